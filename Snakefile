@@ -1,0 +1,15 @@
+# Machine-learning analysis of Si K-edge XANES of amorphous SiOx: the whole study as one DAG.
+# Default: the laptop-sized config.yaml. Paper scale: --configfile config_paper.yaml.
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/structures.smk"
+
+
+rule all:
+    input:
+        rules.structure_report.output,
+    default_target: True

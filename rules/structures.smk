@@ -1,0 +1,70 @@
+# Stage 1: random SiOx networks, LAMMPS melt-quench, structure validation.
+
+
+rule random_network:
+    output:
+        structure=cell_dir() + "/initial.extxyz",
+    params:
+        structures=config["structures"],
+    log:
+        "logs/random_network/x{x}_seed{seed}.log",
+    conda:
+        "../envs/structures.yaml"
+    script:
+        "../scripts/random_network.py"
+
+
+rule melt_quench:
+    input:
+        structure=rules.random_network.output.structure,
+    output:
+        structure=cell_dir() + "/quenched.extxyz",
+        trace=cell_dir() + "/thermo.csv",
+        lammps_log=cell_dir() + "/lammps.log",
+    params:
+        md=config["md"],
+    threads: config["md"]["mpi_ranks"]
+    resources:
+        tasks=config["md"]["mpi_ranks"],
+        mem_mb=2000,
+        runtime=config["md"]["runtime_min"],
+    log:
+        "logs/melt_quench/x{x}_seed{seed}.log",
+    benchmark:
+        "benchmarks/melt_quench/x{x}_seed{seed}.tsv"
+    conda:
+        "../envs/structures.yaml"
+    script:
+        "../scripts/melt_quench.py"
+
+
+rule validate_cell:
+    input:
+        structure=rules.melt_quench.output.structure,
+    output:
+        report=cell_dir() + "/validation.json",
+    params:
+        validation=config["validation"],
+    log:
+        "logs/validate_cell/x{x}_seed{seed}.log",
+    conda:
+        "../envs/structures.yaml"
+    script:
+        "../scripts/validate_cell.py"
+
+
+rule structure_report:
+    input:
+        reports=all_cells(rules.validate_cell.output.report),
+    output:
+        cells="results/structures/validation_cells.csv",
+        compositions="results/structures/validation_by_composition.csv",
+        classes="results/structures/coordination_classes.csv",
+        figure_png="results/figures/fig_s2_coordination.png",
+        figure_pdf="results/figures/fig_s2_coordination.pdf",
+    log:
+        "logs/structure_report.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/structure_report.py"

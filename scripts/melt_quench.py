@@ -1,0 +1,33 @@
+"""LAMMPS melt-quench of one cell (rule melt_quench)."""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from siox_xanes.io import atomic_path, read_structure, write_structure
+from siox_xanes.md import TRACE_COLUMNS, MeltQuench, melt_quench, velocity_seed
+from siox_xanes.network import density_g_cm3
+from siox_xanes.workflow import start
+
+log = start(snakemake)
+x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
+md = snakemake.params.md
+out = snakemake.output
+atoms = read_structure(snakemake.input.structure)
+protocol = MeltQuench.from_config(md, velocity_seed(seed, x))
+ranks = int(snakemake.resources.tasks)
+log.info("%s: %d steps on %d MPI rank(s)", atoms.get_chemical_formula(), protocol.total_steps, ranks)
+
+# LAMMPS scratch (input, data files, raw trace) lives beside the outputs and is
+# removed afterwards; only the parsed results are kept.
+Path(out.structure).parent.mkdir(parents=True, exist_ok=True)
+with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).parent) as scratch:
+    final, trace, log_text = melt_quench(atoms, protocol, md["potential"], Path(scratch), ranks, md["launcher"])
+
+with atomic_path(out.trace) as tmp:
+    np.savetxt(tmp, trace, delimiter=",", header=",".join(TRACE_COLUMNS), comments="", fmt="%.6f")
+with atomic_path(out.lammps_log) as tmp:
+    tmp.write_text(log_text)
+write_structure(out.structure, final)
+log.info("final density %.3f g/cm3 (%s)", density_g_cm3(final), final.info["lammps_version"])

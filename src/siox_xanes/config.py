@@ -1,0 +1,72 @@
+"""Checks of a workflow config beyond what its JSON schema can express.
+
+The schema (``schemas/config.schema.yaml``) fixes keys and types; these checks
+relate values to each other (counts vs lattice, x vs counts, files that must
+exist). Every message names the key and what was expected, and all problems
+are reported at once, before any job starts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .network import Lattice, fits_lattice
+
+X_KEY = re.compile(r"^[0-2]\.\d{2}$")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be run; the message names the key."""
+
+
+def lattice_from_config(structures: dict) -> Lattice:
+    lat = structures["lattice"]
+    return Lattice(a=float(lat["a"]), repeat=tuple(int(n) for n in lat["repeat"]))
+
+
+def composition_problems(structures: dict) -> list[str]:
+    problems = []
+    lattice = lattice_from_config(structures)
+    for key, counts in structures["compositions"].items():
+        where = f"structures.compositions[{key!r}]"
+        if not isinstance(key, str) or not X_KEY.match(key):
+            problems.append(f"{where}: the key must be x written as a quoted string with two decimals, e.g. \"0.25\"")
+            continue
+        x = float(key)
+        if not 0.0 <= x <= 2.0:
+            problems.append(f"{where}: x = {x} is outside 0-2")
+        unknown = set(counts) - {"Si", "O"}
+        if unknown:
+            problems.append(f"{where}: unknown species {sorted(unknown)}, expected Si and O")
+            continue
+        n_si, n_o = counts.get("Si", 0), counts.get("O", 0)
+        if n_si > 0 and abs(n_o / n_si - x) > 1e-6:
+            problems.append(f"{where}: Si{n_si}O{n_o} has O/Si = {n_o / n_si:.4f}, inconsistent with x = {x}")
+        why = fits_lattice(n_si, n_o, lattice)
+        if why:
+            problems.append(f"{where}: {why}")
+    return problems
+
+
+def check_config(config: dict) -> None:
+    """Raise ConfigError listing every problem found in ``config``."""
+    from .md import potential_path
+
+    problems = composition_problems(config["structures"])
+    seeds = config["structures"]["seeds"]
+    if len(set(seeds)) != len(seeds):
+        problems.append(f"structures.seeds: {seeds} repeats a seed; each cell needs its own")
+    md = config["md"]
+    if md["final_temperature_K"] >= md["melt_temperature_K"]:
+        problems.append("md.final_temperature_K: must be below md.melt_temperature_K")
+    try:
+        potential_path(md["potential"])
+    except FileNotFoundError as exc:
+        problems.append(str(exc))
+    for key in config["validation"]["density_window"]:
+        if key not in config["structures"]["compositions"]:
+            problems.append(
+                f"validation.density_window[{key!r}]: no such composition in structures.compositions"
+            )
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
