@@ -1,0 +1,60 @@
+"""Bad configs stop with a message naming the key, before any job starts."""
+
+import pytest
+from snakemake.utils import validate
+
+from conftest import ROOT
+from siox_xanes.config import ConfigError, check_config
+
+SCHEMA = str(ROOT / "schemas/config.schema.yaml")
+
+
+def test_default_and_paper_configs_pass(default_config):
+    import yaml
+
+    validate(default_config, SCHEMA)
+    check_config(default_config)
+    paper = yaml.safe_load((ROOT / "config_paper.yaml").read_text())
+    merged = {**default_config, **{k: {**default_config[k], **v} for k, v in paper.items()}}
+    validate(merged, SCHEMA)
+    check_config(merged)
+    assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * 5 == 5290
+
+
+def test_misspelled_key_is_rejected_by_the_schema(default_config):
+    default_config["md"]["hold_time_ps"] = 5
+    with pytest.raises(Exception, match="hold_time_ps"):
+        validate(default_config, SCHEMA)
+
+
+def test_wrong_type_is_rejected_by_the_schema(default_config):
+    default_config["md"]["mpi_ranks"] = "four"
+    with pytest.raises(Exception, match="four"):
+        validate(default_config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["structures"]["compositions"].update({"0.50": {"Si": 18, "O": 10}}), r"inconsistent with x = 0.5"),
+        (lambda c: c["structures"]["compositions"].update({"2.50": {"Si": 8, "O": 20}}), r"outside 0-2"),
+        (lambda c: c["structures"]["compositions"].update({"1.00": {"Si": 30, "O": 30}}), r"needs 60 sites"),
+        (lambda c: c["structures"]["compositions"].update({"1.00": {"Si": 12, "O": 12, "C": 1}}), r"unknown species \['C'\]"),
+        (lambda c: c["structures"]["compositions"].update({0.5: {"Si": 18, "O": 9}}), r"quoted string"),
+        (lambda c: c["md"].update({"potential": "NoSuch.tersoff"}), r"md.potential: potential file 'NoSuch.tersoff' not found"),
+        (lambda c: c["md"].update({"final_temperature_K": 6000}), r"md.final_temperature_K"),
+        (lambda c: c["structures"].update({"seeds": [1, 1]}), r"structures.seeds"),
+    ],
+)
+def test_semantic_errors_name_the_key(default_config, edit, message):
+    edit(default_config)
+    with pytest.raises(ConfigError, match=message):
+        check_config(default_config)
+
+
+def test_all_problems_are_reported_at_once(default_config):
+    default_config["structures"]["compositions"]["0.50"] = {"Si": 18, "O": 10}
+    default_config["md"]["potential"] = "NoSuch.tersoff"
+    with pytest.raises(ConfigError) as err:
+        check_config(default_config)
+    assert "0.50" in str(err.value) and "NoSuch.tersoff" in str(err.value)

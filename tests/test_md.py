@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from siox_xanes.md import (
+    MeltQuench,
+    launcher_argv,
+    lammps_version_from_log,
+    melt_quench,
+    melt_quench_commands,
+    potential_path,
+    velocity_seed,
+)
+from siox_xanes.network import Lattice, build_network, density_g_cm3
+from siox_xanes.structure_checks import validate_cell
+
+PROTOCOL = dict(
+    timestep_fs=1.0, melt_temperature_K=5000, hold_ps=1.0, quench_ps=3.0, final_temperature_K=1.0,
+    pressure_atm=1.0, tdamp_ps=0.1, pdamp_ps=1.0, trace_every=100,
+)
+
+
+def test_potential_ships_with_the_wheel():
+    pot = potential_path("SiO.tersoff")
+    assert "Munetoh" in pot.read_text() or "Mumetoh" in pot.read_text()
+
+
+def test_commands_follow_the_protocol():
+    p = MeltQuench(velocity_seed=7, **PROTOCOL)
+    cmds = melt_quench_commands(p, "in.data", "/pot/SiO.tersoff", "out.data", "trace.dat")
+    text = "\n".join(cmds)
+    assert "pair_coeff * * /pot/SiO.tersoff Si O" in text
+    assert "fix ensemble all npt temp 5000 5000 0.1 iso 1.01325 1.01325 1.0" in text
+    assert "fix ensemble all npt temp 5000 1.0 0.1 iso" in text
+    runs = [int(c.split()[1]) for c in cmds if c.startswith("run ")]
+    assert runs == [1000, 3000] and p.total_steps == 4000
+    assert "velocity all create 5000 7" in text
+    assert cmds.index("minimize 1.0e-6 1.0e-8 2000 20000") < cmds.index(runs and "run 1000")
+    assert cmds[-1] == "write_data out.data"
+
+
+def test_launcher():
+    assert launcher_argv("auto", 1) == []
+    assert launcher_argv("srun -n {ranks} --mpi=pmi2", 4) == ["srun", "-n", "4", "--mpi=pmi2"]
+    argv = launcher_argv("auto", 2)
+    assert argv[-2:] == ["-n", "2"] and argv[0].endswith("mpiexec")
+
+
+def test_velocity_seed_is_deterministic_and_distinct():
+    assert velocity_seed(1, "0.25") == velocity_seed(1, "0.25")
+    assert len({velocity_seed(s, x) for s in (1, 2) for x in ("0.25", "0.50")}) == 4
+    assert 1 <= velocity_seed(5, "2.00") <= 900_000_000
+
+
+def test_version_from_log():
+    assert lammps_version_from_log("LAMMPS (22 Jul 2025 - Update 4)\nOMP...") == "LAMMPS (22 Jul 2025 - Update 4)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_real_lammps_melt_quench_of_a_tiny_cell(tmp_path, ranks):
+    """A 27-atom SiO2 cell through the real engine: same atoms back, condensed, sane bonds."""
+    atoms = build_network(9, 18, Lattice(3.74, (2, 2, 2)), seed=1, x_key="2.00")
+    p = MeltQuench(velocity_seed=velocity_seed(1, "2.00"), **PROTOCOL)
+    final, trace, log = melt_quench(atoms, p, "SiO.tersoff", tmp_path, ranks=ranks)
+    assert final.get_chemical_symbols() == atoms.get_chemical_symbols()
+    assert "LAMMPS (" in final.info["lammps_version"] and len(final.info["potential_sha256"]) == 64
+    assert f"with {ranks} MPI tasks" in log  # really ran on that many ranks
+    # The trace covers the hold and the quench, hot at first, cold at the end.
+    assert trace[0, 0] == 0 and trace[-1, 0] == 4000
+    assert trace[:10, 2].mean() > 3000 and trace[-1, 2] < 200
+    assert 1.5 < density_g_cm3(final) < 3.5
+    report = validate_cell(final, {"Si-Si": 2.75, "Si-O": 2.2, "O-O": 1.8})
+    assert report["mean_bond_length_A"]["Si-O"] == pytest.approx(1.65, abs=0.1)
+    assert np.isfinite(final.positions).all()
+
+
+@pytest.mark.slow
+def test_same_seed_same_quenched_cell(tmp_path):
+    atoms = build_network(9, 18, Lattice(3.74, (2, 2, 2)), seed=1, x_key="2.00")
+    p = MeltQuench(velocity_seed=11, **{**PROTOCOL, "hold_ps": 0.5, "quench_ps": 0.5})
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, _, _ = melt_quench(atoms, p, "SiO.tersoff", tmp_path / "a")
+    b, _, _ = melt_quench(atoms, p, "SiO.tersoff", tmp_path / "b")
+    assert np.array_equal(a.positions, b.positions) and np.array_equal(a.cell, b.cell)

@@ -1,0 +1,93 @@
+"""The Snakemake DAG: dry runs of both presets, bad config, a tiny real run."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> count from the 'Job stats' table Snakemake prints."""
+    counts, in_table = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats"):
+            in_table = True
+            continue
+        parts = line.split()
+        if in_table and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+        elif in_table and counts and not parts:
+            break
+    return counts
+
+
+def run(args, cwd, check=True):
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:])
+    return proc
+
+
+def workdir_with(tmp_path: Path, config: dict) -> Path:
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return tmp_path
+
+
+def test_dry_run_default_lists_every_cell():
+    out = run(["-n", "--forceall", "--cores", "2"], cwd=ROOT).stdout
+    counts = job_counts(out)
+    n = len(yaml.safe_load((ROOT / "config.yaml").read_text())["structures"]["seeds"]) * 9
+    assert counts["random_network"] == counts["melt_quench"] == counts["validate_cell"] == n
+
+
+def test_dry_run_paper_preset_lists_45_melt_quench_jobs():
+    out = run(["-n", "--forceall", "--cores", "2", "--configfile", "config_paper.yaml"], cwd=ROOT).stdout
+    assert job_counts(out)["melt_quench"] == 45
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["structures"]["compositions"]["0.50"] = {"Si": 18, "O": 10}
+    proc = run(["--cores", "1"], cwd=workdir_with(tmp_path, config), check=False)
+    assert proc.returncode != 0
+    assert "structures.compositions['0.50']" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_schema_error_names_the_key(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["md"]["melt_temp"] = 5000
+    proc = run(["-n", "--cores", "1"], cwd=workdir_with(tmp_path, config), check=False)
+    assert proc.returncode != 0 and "melt_temp" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_tiny_structures_stage_end_to_end(tmp_path):
+    shutil.copy(ROOT / "tests/data/config_tiny.yaml", tmp_path / "config.yaml")
+    run(["--cores", "2"], cwd=tmp_path)
+    res = tmp_path / "results"
+    cells = pd.read_csv(res / "structures/validation_cells.csv")
+    assert list(cells["x"]) == [0.0, 2.0] and list(cells["n_si"]) == [20, 9]
+    assert cells["density_g_cm3"].between(1.5, 3.5).all()
+    assert pd.read_csv(res / "structures/validation_by_composition.csv")["n_cells"].tolist() == [1, 1]
+    classes = pd.read_csv(res / "structures/coordination_classes.csv")
+    assert classes.groupby(["x", "seed"])["fraction"].sum().round(9).eq(1.0).all()
+    for fig in ("fig_s2_coordination.png", "fig_s2_coordination.pdf"):
+        assert (res / "figures" / fig).stat().st_size > 5000
+    trace = pd.read_csv(res / "structures/x2.00/seed7/thermo.csv")
+    assert trace["step"].iloc[-1] == 3000
+    assert (tmp_path / "benchmarks/melt_quench/x2.00_seed7.tsv").exists()
+    # Nothing left half-written: no LAMMPS scratch or temporary files remain.
+    assert not list(res.rglob(".lammps-*")) and not list(res.rglob("*.tmp"))
+    # Same config, same structures: rerun from scratch reproduces the cell exactly.
+    first = (res / "structures/x2.00/seed7/quenched.extxyz").read_text()
+    run(["--cores", "2", "--forcerun", "random_network"], cwd=tmp_path)
+    assert (res / "structures/x2.00/seed7/quenched.extxyz").read_text() == first
