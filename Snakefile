@@ -7,9 +7,12 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/structures.smk"
+include: "rules/xanes.smk"
 
 
 rule all:
     input:
         rules.structure_report.output,
+        rules.align_spectra.output,
+        expand(rules.bader_charges.output.charges, cell=GLASS_CELLS + REFERENCE_CELLS),
     default_target: True

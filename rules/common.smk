@@ -30,6 +30,8 @@ SEEDS = [str(s) for s in config["structures"]["seeds"]]
 wildcard_constraints:
     x=r"[0-2]\.\d\d",
     seed=r"\d+",
+    cell=r"(x[0-2]\.\d\d_seed\d+|ref_[a-z_]+)",
+    site=r"\d+",
 
 
 def cell_dir(x="{x}", seed="{seed}"):
@@ -40,3 +42,39 @@ def cell_dir(x="{x}", seed="{seed}"):
 def all_cells(pattern):
     """``pattern`` (with {x} and {seed}) filled in for every configured cell."""
     return expand(pattern, x=COMPOSITIONS, seed=SEEDS)
+
+
+# Cells of the XANES stage: every quenched glass, plus the crystalline references.
+from siox_xanes.references import reference_crystal
+from siox_xanes.xanes import select_sites
+
+XANES = config["xanes"]
+GLASS_CELLS = [f"x{x}_seed{s}" for x in COMPOSITIONS for s in SEEDS]
+REFERENCE_CELLS = [f"ref_{name}" for name in XANES["references"]]
+
+
+def structure_of(wildcards):
+    """Structure file of a XANES cell: a quenched glass or a reference crystal."""
+    if wildcards.cell.startswith("ref_"):
+        return f"results/references/{wildcards.cell[4:]}.extxyz"
+    x, seed = wildcards.cell[1:].split("_seed")
+    return cell_dir(x, seed) + "/quenched.extxyz"
+
+
+def _sites(cell):
+    if cell.startswith("ref_"):
+        ref = XANES["references"][cell[4:]]
+        n_si = reference_crystal(cell[4:], ref["repeat"]).get_chemical_symbols().count("Si")
+        return select_sites(n_si, ref["sites"], XANES["site_seed"], cell)
+    x = cell[1:].split("_seed")[0]
+    n_si = config["structures"]["compositions"][x]["Si"]
+    return select_sites(n_si, XANES["sites_per_cell"], XANES["site_seed"], cell)
+
+
+# Fixed by the config alone, so the DAG needs no checkpoint.
+SITES = {cell: _sites(cell) for cell in GLASS_CELLS + REFERENCE_CELLS}
+
+
+def site_files(pattern, cells):
+    """``pattern`` (with {cell} and {site}) for every selected site of ``cells``."""
+    return [pattern.format(cell=c, site=s) for c in cells for s in SITES[c]]

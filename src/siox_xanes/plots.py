@@ -57,3 +57,26 @@ def coordination_histogram(classes: pd.DataFrame, png_path, pdf_path) -> None:
     fig.suptitle("Si coordination classes SinOm (n Si and m O neighbours)")
     fig.tight_layout()
     save_figure(fig, png_path, pdf_path)
+
+
+REFERENCE_LABELS = {"alpha_quartz": "α-quartz", "diamond_si": "diamond Si"}
+
+
+def reference_spectra_figure(refs: dict, png_path, pdf_path, erange=(1830.0, 1880.0)) -> None:
+    """Fig. S1 analogue: aligned reference spectra, computed and experimental main peaks marked.
+
+    ``refs``: name -> ((energy, mu), {computed_main_peak_eV, experiment_main_peak_eV}).
+    """
+    sns.set_theme(style="ticks", context="paper")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for (name, ((e, mu), peak)), color in zip(refs.items(), ("tab:red", "tab:blue")):
+        sel = (e >= erange[0]) & (e <= erange[1])
+        ax.plot(e[sel], mu[sel] / mu[sel].max(), color=color, label=REFERENCE_LABELS.get(name, name))
+        ax.axvline(peak["computed_main_peak_eV"], color=color, ls="-", lw=0.8, alpha=0.6)
+        ax.axvline(peak["experiment_main_peak_eV"], color=color, ls="--", lw=0.8)
+    ax.set_xlim(*erange)
+    ax.set_xlabel("photon energy (eV)")
+    ax.set_ylabel("normalised absorption")
+    ax.set_title("Si K-edge references (solid: computed peak, dashed: experiment)")
+    ax.legend(frameon=False)
+    save_figure(fig, png_path, pdf_path)

@@ -1,0 +1,135 @@
+# Stage 2: PAW datasets, ground-state SCF + Bader, per-site core-hole SCF + xspectra, alignment.
+
+PSEUDO = "results/pseudo"
+XANES_DIR = "results/xanes/{cell}"
+
+
+rule pseudopotentials:
+    input:
+        Si="pseudo/Si.ld1.in",
+        Si_hole="pseudo/Si_hole.ld1.in",
+        O="pseudo/O.ld1.in",
+    output:
+        Si=f"{PSEUDO}/Si.pbe-paw.UPF",
+        Si_hole=f"{PSEUDO}/Si_hole.pbe-paw.UPF",
+        O=f"{PSEUDO}/O.pbe-paw.UPF",
+        core=f"{PSEUDO}/Si_hole.1s.core",
+        manifest=f"{PSEUDO}/manifest.json",
+    params:
+        tests=XANES["pseudo_tests"],
+        max_error_mRy=XANES["max_test_error_mRy"],
+        ld1_logs="logs/pseudopotentials",
+    log:
+        "logs/pseudopotentials/pseudopotentials.log",
+    conda:
+        "../envs/qe.yaml"
+    script:
+        "../scripts/pseudopotentials.py"
+
+
+rule reference_structure:
+    output:
+        structure="results/references/{name}.extxyz",
+    params:
+        references=XANES["references"],
+    log:
+        "logs/reference_structure/{name}.log",
+    conda:
+        "../envs/structures.yaml"
+    script:
+        "../scripts/reference_structure.py"
+
+
+rule ground_state:
+    input:
+        structure=structure_of,
+        pseudo=rules.pseudopotentials.output,
+    output:
+        summary=XANES_DIR + "/ground_state.json",
+        rho_valence=temp(XANES_DIR + "/rho_valence.cube"),
+        rho_all_electron=temp(XANES_DIR + "/rho_all_electron.cube"),
+    params:
+        xanes=XANES,
+        pseudo_dir=PSEUDO,
+    threads: XANES["mpi_ranks"]
+    resources:
+        tasks=XANES["mpi_ranks"],
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: XANES["runtime_min"]["ground_state"] * attempt,
+        scf_attempt=lambda wc, attempt: attempt,
+    retries: len(XANES["mixing_beta"]) - 1
+    log:
+        "logs/ground_state/{cell}.log",
+    benchmark:
+        "benchmarks/ground_state/{cell}.tsv"
+    conda:
+        "../envs/qe.yaml"
+    script:
+        "../scripts/ground_state.py"
+
+
+rule bader_charges:
+    input:
+        structure=structure_of,
+        rho_valence=rules.ground_state.output.rho_valence,
+        rho_all_electron=rules.ground_state.output.rho_all_electron,
+        pseudo_manifest=rules.pseudopotentials.output.manifest,
+    output:
+        charges=XANES_DIR + "/bader.csv",
+    log:
+        "logs/bader_charges/{cell}.log",
+    benchmark:
+        "benchmarks/bader_charges/{cell}.tsv"
+    conda:
+        "../envs/structures.yaml"
+    script:
+        "../scripts/bader_charges.py"
+
+
+rule core_hole_xanes:
+    input:
+        structure=structure_of,
+        pseudo=rules.pseudopotentials.output,
+        ground_state=rules.ground_state.output.summary,
+    output:
+        spectrum=XANES_DIR + "/site{site}/spectrum.csv",
+        summary=XANES_DIR + "/site{site}/site.json",
+    params:
+        xanes=XANES,
+        pseudo_dir=PSEUDO,
+        failures="results/xanes/failures",
+    threads: XANES["mpi_ranks"]
+    resources:
+        tasks=XANES["mpi_ranks"],
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: XANES["runtime_min"]["core_hole"] * attempt,
+        scf_attempt=lambda wc, attempt: attempt,
+    retries: len(XANES["mixing_beta"]) - 1
+    log:
+        "logs/core_hole_xanes/{cell}_site{site}.log",
+    benchmark:
+        "benchmarks/core_hole_xanes/{cell}_site{site}.tsv"
+    conda:
+        "../envs/qe.yaml"
+    script:
+        "../scripts/core_hole_xanes.py"
+
+
+rule align_spectra:
+    input:
+        sites=site_files(XANES_DIR + "/site{site}/site.json", GLASS_CELLS + REFERENCE_CELLS),
+        spectra=site_files(XANES_DIR + "/site{site}/spectrum.csv", GLASS_CELLS + REFERENCE_CELLS),
+        pseudo_manifest=rules.pseudopotentials.output.manifest,
+    output:
+        spectra="results/xanes/spectra_on_grid.nc",
+        alignment="results/xanes/alignment.json",
+        figure_png="results/figures/fig_s1_references.png",
+        figure_pdf="results/figures/fig_s1_references.pdf",
+    params:
+        xanes=XANES,
+    log:
+        "logs/align_spectra.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/align_spectra.py"

@@ -1,0 +1,97 @@
+"""One cell's QE calculations: ground state (+ densities for Bader) and one core-hole site."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..bader import pp_input
+from .ld1 import QEError
+from .pw import parse_pw_output, pw_input, read_xspectra_dat, xspectra_input
+from .runner import run_qe
+
+DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pbe-paw.UPF"}
+POLARISATIONS = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+
+
+def scratch_dir(prefix: str):
+    """Temporary folder for wavefunctions and save directories (node-local $TMPDIR on clusters)."""
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=os.environ.get("SIOX_SCRATCH") or None)
+
+
+def attempt_settings(xanes: dict, attempt: int) -> dict:
+    """SCF mixing and iteration limit for Snakemake attempt ``attempt`` (1-based)."""
+    i = min(attempt, len(xanes["mixing_beta"])) - 1
+    return {"mixing_beta": xanes["mixing_beta"][i], "electron_maxstep": xanes["electron_maxstep"][min(i, len(xanes["electron_maxstep"]) - 1)]}
+
+
+def run_scf(atoms, xanes: dict, pseudo_dir: Path, work: Path, prefix: str, attempt: int, absorber=None, ranks=1) -> dict:
+    """pw.x SCF; raises QEError naming the output when it did not converge."""
+    text = pw_input(
+        atoms, prefix=prefix, outdir="./out", pseudo_dir=str(Path(pseudo_dir).resolve()), datasets=DATASETS,
+        ecutwfc=xanes["ecutwfc_Ry"], ecutrho=xanes["ecutrho_Ry"], kpoints=xanes["scf_kpoints"],
+        absorber=absorber, degauss=xanes["degauss_Ry"], conv_thr_per_atom=xanes["conv_thr_per_atom"],
+        **attempt_settings(xanes, attempt),
+    )
+    out = run_qe("pw.x", text, work, f"{prefix}.out", ranks, xanes["launcher"])
+    result = parse_pw_output(out)
+    if not result["converged"]:
+        raise QEError(f"pw.x SCF not converged (attempt {attempt}); see {work / (prefix + '.out')}")
+    result["attempt"] = attempt
+    return result
+
+
+def ground_state(atoms, xanes: dict, pseudo_dir: Path, rho_valence: Path, rho_all_electron: Path, attempt: int, ranks: int, keep: Path | None = None) -> dict:
+    """Ground-state SCF, then the valence and PAW all-electron densities as cube files."""
+    with scratch_dir("gs-") as tmp:
+        work = Path(tmp)
+        try:
+            result = run_scf(atoms, xanes, pseudo_dir, work, "gs", attempt, ranks=ranks)
+            for plot_num, dest in ((0, rho_valence), (21, rho_all_electron)):
+                run_qe("pp.x", pp_input("gs", "./out", plot_num, f"rho{plot_num}.cube"), work, f"pp{plot_num}.out", ranks, xanes["launcher"])
+                shutil.move(work / f"rho{plot_num}.cube", dest)
+        finally:
+            if keep is not None:
+                for f in work.glob("*.out"):
+                    shutil.copy(f, keep)
+    return result
+
+
+def core_hole_site(atoms, site: int, xanes: dict, pseudo_dir: Path, core_file: Path, attempt: int, ranks: int, keep: Path | None = None) -> dict:
+    """XCH SCF with Si ``site`` as absorber, then xspectra.x for x, y and z polarisations.
+
+    Returns the SCF summary and the spectrum (relative energies, one column
+    per polarisation and their mean).
+    """
+    with scratch_dir("ch-") as tmp:
+        work = Path(tmp)
+        try:
+            scf = run_scf(atoms, xanes, pseudo_dir, work, "ch", attempt, absorber=site, ranks=ranks)
+            shutil.copy(core_file, work / "core.wfc")
+            columns, energy = {}, None
+            for name, eps in POLARISATIONS.items():
+                text = xspectra_input(
+                    prefix="ch", outdir="./out", polarisation=eps, save_file=f"{name}.sav",
+                    core_file="core.wfc", kpoints=xanes["xspectra_kpoints"],
+                    gamma_eV=xanes["gamma_eV"], emin_eV=xanes["emin_eV"], emax_eV=xanes["emax_eV"],
+                    n_energy=xanes["n_energy_points"],
+                )
+                run_qe("xspectra.x", text, work, f"xspectra_{name}.out", ranks, xanes["launcher"])
+                e, mu = read_xspectra_dat(work / "xanes.dat")
+                if energy is not None and not np.allclose(e, energy):
+                    raise QEError(f"xspectra.x gave different energy grids per polarisation in {work}")
+                energy, columns[name] = e, mu
+                (work / "xanes.dat").rename(work / f"{name}.dat")
+        finally:
+            if keep is not None:
+                for f in work.glob("*.out"):
+                    shutil.copy(f, keep)
+    mean = np.mean([columns[k] for k in POLARISATIONS], axis=0)
+    bad = [k for k, v in {**columns, "mean": mean}.items() if not np.isfinite(v).all() or (v < -1e-8).any()]
+    if bad:
+        raise QEError(f"xspectra.x spectrum with NaN or negative values ({', '.join(bad)}) for site {site}")
+    return {"scf": scf, "energy_rel_eV": energy, "mu": columns, "mu_mean": mean}

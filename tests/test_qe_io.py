@@ -1,0 +1,120 @@
+"""QE input writers and output parsers, against recorded outputs of real runs (tests/data/qe)."""
+
+import re
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from siox_xanes.qe.ld1 import (
+    add_gipaw_core_orbitals,
+    core_wavefunction_text,
+    parse_ld1_energies,
+    rewrap_long_lines,
+    transferability,
+    with_test_configuration,
+)
+from siox_xanes.qe.pw import parse_pw_output, pw_input, read_xspectra_dat, species_for, xspectra_input
+from siox_xanes.qe.runner import mpi_prefix
+
+DATA = ROOT / "tests/data/qe"
+DATASETS = {"Si": "Si.UPF", "O": "O.UPF", "Si_hole": "Sih.UPF"}
+
+
+def test_pw_input_core_hole_species_first(alpha_quartz):
+    text = pw_input(alpha_quartz, prefix="ch", outdir="./out", pseudo_dir="/pp", datasets=DATASETS,
+                    ecutwfc=30, ecutrho=240, absorber=1, kpoints=(1, 1, 1))
+    species = re.search(r"ATOMIC_SPECIES\n(.*?)CELL_PARAMETERS", text, re.S).group(1).split("\n")
+    assert species[0].split() == ["Sih", "28.0855", "Sih.UPF"]
+    assert "nat = 9" in text and "ntyp = 3" in text and "ecutrho = 240" in text
+    positions = re.search(r"ATOMIC_POSITIONS angstrom\n(.*?)K_POINTS", text, re.S).group(1).split("\n")
+    assert [p.split()[0] for p in positions[:3]] == ["Si", "Sih", "Si"]
+    assert "occupations = 'smearing'" in text and "tot_charge" not in text  # XCH: neutral cell
+    assert text.rstrip().endswith("1 1 1 0 0 0")
+
+
+def test_ground_state_has_no_core_hole_species(diamond_si):
+    species, labels = species_for(diamond_si.get_chemical_symbols(), None, DATASETS)
+    assert [s.label for s in species] == ["Si"] and set(labels) == {"Si"}
+    with pytest.raises(ValueError, match="not Si"):
+        species_for(["Si", "O"], 1, DATASETS)
+
+
+def test_parse_recorded_pw_output():
+    r = parse_pw_output((DATA / "pw_scf_alpha_quartz.out").read_text())
+    assert r["converged"] and r["scf_iterations"] == 14
+    assert r["total_energy_eV"] == pytest.approx(-390.83652163 * 13.605693122994)
+    assert r["fermi_energy_eV"] == pytest.approx(5.0724)
+    assert r["wall_time_s"] > 0
+
+
+def test_truncated_pw_output_is_an_error():
+    text = (DATA / "pw_scf_alpha_quartz.out").read_text()
+    with pytest.raises(ValueError, match="did not finish"):
+        parse_pw_output(text[: text.index("!    total energy")])
+
+
+def test_unconverged_pw_output_is_reported():
+    text = (DATA / "pw_scf_alpha_quartz.out").read_text().replace("convergence has been achieved", "convergence NOT achieved")
+    assert parse_pw_output(text)["converged"] is False
+
+
+def test_recorded_xspectra_spectrum():
+    e, mu = read_xspectra_dat(DATA / "xspectra_alpha_quartz.dat")
+    assert e[0] == pytest.approx(-10.0) and e[-1] == pytest.approx(50.0)
+    assert (mu >= 0).all() and 0 < e[np.argmax(mu)] < 10  # white line a few eV above the onset
+
+
+def test_xspectra_input():
+    text = xspectra_input(prefix="ch", outdir="./out", polarisation=(0, 1, 0), save_file="y.sav",
+                          core_file="core.wfc", kpoints=(2, 2, 2), gamma_eV=0.8)
+    assert "calculation = 'xanes_dipole'" in text and "xepsilon(2) = 1" in text
+    assert "xgamma = 0.8" in text and "filecore = 'core.wfc'" in text and "cut_occ_states = .true." in text
+    assert text.rstrip().endswith("2 2 2 0 0 0")
+
+
+def test_ld1_energies_and_transferability():
+    ref = parse_ld1_energies((DATA / "ld1_O_generation.out").read_text())
+    assert ref == {"etot_ae_Ry": -150.004152, "etot_ps_Ry": -41.157258}
+    rows = transferability(ref, {"2s1 2p5": {"etot_ae_Ry": -148.905334, "etot_ps_Ry": -40.058403}})
+    assert rows[0]["error_mRy"] == pytest.approx(0.037, abs=1e-3)
+
+
+def test_test_configuration_appended_once():
+    gen = " &input\n  iswitch=3\n /\n &inputp\n /\n1\n2S 1 0 2.0 0.0 1.0 1.3 0.0\n"
+    text = with_test_configuration(gen, "2s1 2p5")
+    assert text.count("&test") == 1 and "configts(1)='2s1 2p5'" in text and "nconf=1" in text
+    with pytest.raises(ValueError):
+        with_test_configuration(text, "2s2 2p4")
+
+
+def test_rewrap_only_long_numeric_lines():
+    long = "  ".join(["1.0"] * 400)
+    text = rewrap_long_lines(f'<PP_X attr="a">\n{long}\n</PP_X>\n')
+    assert max(len(line) for line in text.splitlines()) < 100
+    assert text.split().count("1.0") == 400 and '<PP_X attr="a">' in text
+
+
+def test_gipaw_core_orbitals_added():
+    upf = '<UPF version="2.0.1">\n  <PP_HEADER mesh_size="4" has_gipaw="false" paw_as_gipaw="false"/>\n</UPF>\n'
+    out = add_gipaw_core_orbitals(upf, [("1S", 1, 0, np.arange(4.0))])
+    assert 'has_gipaw="true"' in out and 'paw_as_gipaw="true"' in out
+    assert re.search(r'<PP_GIPAW_CORE_ORBITAL.1 .*label="1S" n="1" l="0"', out)
+    assert out.index("</PP_GIPAW>") < out.index("</UPF>")
+    with pytest.raises(ValueError, match="mesh has 4"):
+        add_gipaw_core_orbitals(upf, [("1S", 1, 0, np.arange(5.0))])
+
+
+def test_core_file_layout_is_what_xspectra_reads():
+    r = np.linspace(0.01, 1, 5)
+    text = core_wavefunction_text(r, [("1S", r**2), ("2S", r)])
+    lines = text.splitlines()
+    # one header line, then the 1s block (mesh lines of 'r u'), a blank line, the next orbital
+    assert lines[0].startswith("#") and len(lines) == 1 + 2 * (5 + 1)
+    assert [float(v) for v in lines[1].split()] == pytest.approx([0.01, 1e-4])
+    assert lines[6] == ""
+
+
+def test_mpi_prefix():
+    assert mpi_prefix("mpirun -np {ranks}", 1) == []
+    assert mpi_prefix("srun -n {ranks} --cpu-bind=cores", 4) == ["srun", "-n", "4", "--cpu-bind=cores"]

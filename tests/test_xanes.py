@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from siox_xanes.xanes import atomic_correction_eV, global_shift, main_peak, mean_spectrum, select_sites, to_grid
+
+
+def test_site_selection_is_reproducible_and_within_range():
+    a = select_sites(20, 3, 0, "x0.00_seed1")
+    assert a == select_sites(20, 3, 0, "x0.00_seed1") and len(set(a)) == 3 and max(a) < 20
+    assert select_sites(20, "all", 0, "x") == list(range(20))
+    assert select_sites(5, 10, 0, "x") == list(range(5))
+    assert {tuple(select_sites(20, 3, 0, f"x0.00_seed{s}")) for s in range(5)} != {tuple(a)}
+
+
+def test_atomic_correction():
+    ground = {"etot_ae_Ry": -579.674871, "etot_ps_Ry": -46.329007}
+    hole = {"etot_ae_Ry": -442.845440, "etot_ps_Ry": -42.496533}
+    assert atomic_correction_eV(ground, hole) == pytest.approx(132.996957 * 13.605693122994, abs=1e-4)
+
+
+def lorentz(e, e0, g=0.8):
+    return g / ((e - e0) ** 2 + g**2)
+
+
+def test_main_peak_and_shift():
+    e = np.linspace(1850, 1900, 2001)
+    mu = lorentz(e, 1858.0) + 0.3 * lorentz(e, 1885.0, 0.2)  # a sharper feature beyond the window
+    assert main_peak(e, mu, 1852.0, 20.0) == pytest.approx(1858.0, abs=0.03)
+    shift, peak = global_shift([(e, mu)], [1852.0], 1846.0, 20.0)
+    assert peak == pytest.approx(1858.0, abs=0.05) and shift == pytest.approx(-12.0, abs=0.05)
+
+
+def test_mean_spectrum_uses_common_range():
+    e1, e2 = np.linspace(0, 10, 101), np.linspace(2, 12, 101)
+    grid, mu = mean_spectrum([(e1, np.ones_like(e1)), (e2, 3 * np.ones_like(e2))])
+    assert grid[0] == pytest.approx(2) and grid[-1] < 10 and np.allclose(mu, 2)
+
+
+def test_to_grid():
+    e = np.linspace(1835, 1890, 500)
+    grid = np.linspace(1830, 1880, 256)
+    out = to_grid(e, lorentz(e, 1846), grid)
+    assert out[0] == 0.0 and grid[np.argmax(out)] == pytest.approx(1846, abs=0.2)
+    with pytest.raises(ValueError, match="raise xanes.emax_eV"):
+        to_grid(np.linspace(1835, 1870, 100), np.ones(100), grid)
+    with pytest.raises(ValueError, match="NaN"):
+        to_grid(e, np.full(500, np.nan), grid)
+    with pytest.raises(ValueError, match="increasing"):
+        to_grid(e[::-1], np.ones(500), grid)
