@@ -8,11 +8,13 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/structures.smk"
 include: "rules/xanes.smk"
+include: "rules/dataset.smk"
 
 
 rule all:
     input:
         rules.structure_report.output,
         rules.align_spectra.output,
-        expand(rules.bader_charges.output.charges, cell=GLASS_CELLS + REFERENCE_CELLS),
+        expand(rules.bader_charges.output.charges, cell=REFERENCE_CELLS),
+        rules.dataset_cubes.output,
     default_target: True

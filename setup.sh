@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-DEBIAN_PACKAGES=(quantum-espresso libopenblas0-pthread)
+# libblas3/liblapack3 (reference BLAS) only for bench/qe_site.py's side-by-side run.
+DEBIAN_PACKAGES=(quantum-espresso libopenblas0-pthread libblas3 liblapack3)
 
 if command -v dpkg >/dev/null 2>&1; then
     missing=()
@@ -23,6 +24,14 @@ if command -v dpkg >/dev/null 2>&1; then
         else
             echo "setup: not root; install these Debian packages yourself: ${missing[*]}" >&2
         fi
+    fi
+    # QE finds BLAS/LAPACK through Debian's alternatives: make sure they are OpenBLAS's.
+    if [ "$(id -u)" -eq 0 ] && command -v update-alternatives >/dev/null 2>&1; then
+        arch_dir=/usr/lib/$(uname -m)-linux-gnu
+        for lib in libblas.so.3 liblapack.so.3; do
+            target="$arch_dir/openblas-pthread/$lib"
+            [ -e "$target" ] && update-alternatives --quiet --set "$lib-$(uname -m)-linux-gnu" "$target" || true
+        done
     fi
 fi
 

@@ -53,12 +53,17 @@ GLASS_CELLS = [f"x{x}_seed{s}" for x in COMPOSITIONS for s in SEEDS]
 REFERENCE_CELLS = [f"ref_{name}" for name in XANES["references"]]
 
 
+def glass_structure(cell):
+    """Quenched structure of glass cell ``x{x}_seed{seed}``."""
+    x, seed = cell[1:].split("_seed")
+    return cell_dir(x, seed) + "/quenched.extxyz"
+
+
 def structure_of(wildcards):
     """Structure file of a XANES cell: a quenched glass or a reference crystal."""
     if wildcards.cell.startswith("ref_"):
         return f"results/references/{wildcards.cell[4:]}.extxyz"
-    x, seed = wildcards.cell[1:].split("_seed")
-    return cell_dir(x, seed) + "/quenched.extxyz"
+    return glass_structure(wildcards.cell)
 
 
 def _sites(cell):

@@ -19,7 +19,7 @@ zval = {"Si": 4.0, "O": 6.0}
 symbols = atoms.get_chemical_symbols()
 with tempfile.TemporaryDirectory(prefix="bader-") as tmp:
     charges = bader_charges(inp.rho_valence, inp.rho_all_electron, [zval[s] for s in symbols], tmp)
-table = pd.DataFrame({"atom_index": range(len(atoms)), "symbol": symbols, "bader_charge": charges})
+table = pd.DataFrame({"cell": snakemake.wildcards.cell, "atom_index": range(len(atoms)), "symbol": symbols, "bader_charge": charges})
 for el, grp in table.groupby("symbol"):
     log.info("%s: mean Bader charge %+.3f e (min %+.3f, max %+.3f)", el, grp.bader_charge.mean(), grp.bader_charge.min(), grp.bader_charge.max())
 log.info("sum of charges %+.4f e (neutral cell: ~0)", charges.sum())

@@ -44,6 +44,10 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["md"].update({"potential": "NoSuch.tersoff"}), r"md.potential: potential file 'NoSuch.tersoff' not found"),
         (lambda c: c["md"].update({"final_temperature_K": 6000}), r"md.final_temperature_K"),
         (lambda c: c["structures"].update({"seeds": [1, 1]}), r"structures.seeds"),
+        (lambda c: c["xanes"].update({"ecutrho_Ry": 50}), r"xanes.ecutrho_Ry"),
+        (lambda c: c["xanes"].update({"mixing_beta": [0.3]}), r"xanes.electron_maxstep"),
+        (lambda c: c["xanes"].update({"launcher": "mpirun"}), r"xanes.launcher"),
+        (lambda c: c["xanes"]["grid"].update({"stop": 1800.0}), r"xanes.grid"),
     ],
 )
 def test_semantic_errors_name_the_key(default_config, edit, message):

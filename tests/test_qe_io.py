@@ -45,7 +45,7 @@ def test_parse_recorded_pw_output():
     assert r["converged"] and r["scf_iterations"] == 14
     assert r["total_energy_eV"] == pytest.approx(-390.83652163 * 13.605693122994)
     assert r["fermi_energy_eV"] == pytest.approx(5.0724)
-    assert r["wall_time_s"] > 0
+    assert r["wall_time_s"] > 0 and r["qe_version"].startswith("PWSCF v.6.")
 
 
 def test_truncated_pw_output_is_an_error():

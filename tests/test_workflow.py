@@ -48,9 +48,13 @@ def test_dry_run_default_lists_every_cell():
     assert counts["random_network"] == counts["melt_quench"] == counts["validate_cell"] == n
 
 
-def test_dry_run_paper_preset_lists_45_melt_quench_jobs():
+def test_dry_run_paper_preset_lists_the_papers_jobs():
     out = run(["-n", "--forceall", "--cores", "2", "--configfile", "config_paper.yaml"], cwd=ROOT).stdout
-    assert job_counts(out)["melt_quench"] == 45
+    counts = job_counts(out)
+    assert counts["melt_quench"] == 45
+    # 45 glasses + alpha-quartz + diamond Si; every Si site of the glasses + one site per reference
+    assert counts["ground_state"] == 45 + 2 and counts["bader_charges"] == 45 + 2
+    assert counts["core_hole_xanes"] == 5290 + 2
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -70,7 +74,8 @@ def test_schema_error_names_the_key(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_structures_stage_end_to_end(tmp_path):
+def test_tiny_workflow_end_to_end(tmp_path):
+    """Two compositions, one seed, tiny references: MD, QE, Bader and alignment for real."""
     shutil.copy(ROOT / "tests/data/config_tiny.yaml", tmp_path / "config.yaml")
     run(["--cores", "2"], cwd=tmp_path)
     res = tmp_path / "results"
@@ -87,7 +92,23 @@ def test_tiny_structures_stage_end_to_end(tmp_path):
     assert (tmp_path / "benchmarks/melt_quench/x2.00_seed7.tsv").exists()
     # Nothing left half-written: no LAMMPS scratch or temporary files remain.
     assert not list(res.rglob(".lammps-*")) and not list(res.rglob("*.tmp"))
+    # XANES stage: aligned spectra on the grid for every site, Bader charges, references figure.
+    import json
+
+    import xarray as xr
+
+    with xr.open_dataset(res / "xanes/spectra_on_grid.nc") as ds:
+        assert ds.sizes == {"spectrum": 4, "energy": 256}
+        assert float(ds["mu"].min()) >= 0 and float(ds["mu"].max()) > 0
+        assert set(ds["cell"].values) == {"x0.00_seed7", "x2.00_seed7", "ref_alpha_quartz", "ref_diamond_si"}
+    alignment = json.loads((res / "xanes/alignment.json").read_text())
+    assert alignment["references"]["alpha_quartz"]["computed_main_peak_eV"] == pytest.approx(1846.0, abs=0.05)
+    assert alignment["quartz_minus_si_main_peak_eV"] > 2.0
+    bader = pd.read_csv(res / "xanes/x2.00_seed7/bader.csv")
+    assert (bader[bader.symbol == "Si"].bader_charge > 2.0).all() and (bader[bader.symbol == "O"].bader_charge < -1.0).all()
+    assert (res / "figures/fig_s1_references.png").stat().st_size > 5000
+    assert not list(res.rglob("*.cube"))  # densities are temporary
     # Same config, same structures: rerun from scratch reproduces the cell exactly.
     first = (res / "structures/x2.00/seed7/quenched.extxyz").read_text()
-    run(["--cores", "2", "--forcerun", "random_network"], cwd=tmp_path)
+    run(["--cores", "2", "--forcerun", "random_network", "--until", "melt_quench"], cwd=tmp_path)
     assert (res / "structures/x2.00/seed7/quenched.extxyz").read_text() == first

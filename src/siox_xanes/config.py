@@ -68,5 +68,22 @@ def check_config(config: dict) -> None:
             problems.append(
                 f"validation.density_window[{key!r}]: no such composition in structures.compositions"
             )
+    problems += xanes_problems(config["xanes"])
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def xanes_problems(xanes: dict) -> list[str]:
+    problems = []
+    if xanes["ecutrho_Ry"] < 4 * xanes["ecutwfc_Ry"]:
+        problems.append(f"xanes.ecutrho_Ry: {xanes['ecutrho_Ry']} is below 4 x ecutwfc_Ry ({4 * xanes['ecutwfc_Ry']}), too low for PAW")
+    if len(xanes["mixing_beta"]) != len(xanes["electron_maxstep"]):
+        problems.append("xanes.electron_maxstep: needs one entry per entry of xanes.mixing_beta (one per SCF attempt)")
+    grid = xanes["grid"]
+    if grid["stop"] <= grid["start"]:
+        problems.append(f"xanes.grid: stop ({grid['stop']}) must be above start ({grid['start']})")
+    if xanes["emax_eV"] <= xanes["emin_eV"]:
+        problems.append("xanes.emax_eV: must be above xanes.emin_eV")
+    if xanes["mpi_ranks"] > 1 and "{ranks}" not in xanes["launcher"]:
+        problems.append(f"xanes.launcher: '{xanes['launcher']}' has no {{ranks}} placeholder for the {xanes['mpi_ranks']} MPI ranks")
+    return problems

@@ -113,6 +113,7 @@ def parse_pw_output(text: str) -> dict:
     iters = re.search(r"convergence has been achieved in\s+(\d+)\s+iterations", text)
     fermi = re.findall(r"the Fermi energy is\s+(-?\d+\.\d+)\s+ev", text)
     wall = re.findall(r"PWSCF\s+:.*?CPU\s+(.*?)\s+WALL", text)
+    version = re.search(r"Program PWSCF (v\.\S+)", text)
     if not energies and not not_converged:
         raise ValueError("pw.x output has no final total energy ('!    total energy'); the run did not finish")
     return {
@@ -121,6 +122,7 @@ def parse_pw_output(text: str) -> dict:
         "scf_iterations": int(iters.group(1)) if iters else None,
         "fermi_energy_eV": float(fermi[-1]) if fermi else None,
         "wall_time_s": _qe_seconds(wall[-1]) if wall else None,
+        "qe_version": f"PWSCF {version.group(1)}" if version else "unknown",
     }
 
 

@@ -1,0 +1,124 @@
+"""Cube assembly on small hand-made inputs: round trips and every bad input named."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from siox_xanes.dataset import DatasetError, assemble, summary, train_test_split
+from siox_xanes.rdf import neighbour_summary, site_rdfs
+from siox_xanes.references import reference_crystal
+
+CELLS = {"x2.00_seed1": ("alpha_quartz", [0, 2]), "x0.00_seed1": ("diamond_si", [1])}
+GRID = np.linspace(1830, 1880, 256)
+
+
+def write_cell(tmp_path, cell, name, sites, bader_cell=None):
+    atoms = reference_crystal(name)
+    g = site_rdfs(atoms, sites)
+    nb = neighbour_summary(atoms, sites, {"Si-O": 2.2, "Si-Si": 2.75})
+    rdf = xr.Dataset(
+        {"g_total": (("rdf_site", "r"), g["total"]), "g_si": (("rdf_site", "r"), g["Si"]), "g_o": (("rdf_site", "r"), g["O"]),
+         "position": (("rdf_site", "xyz"), atoms.positions[sites]), **{k: ("rdf_site", v) for k, v in nb.items()}},
+        coords={"r": g["r"], "atom_index": ("rdf_site", sites)}, attrs={"cell": cell},
+    )
+    rdf.to_netcdf(tmp_path / f"{cell}_rdf.nc")
+    symbols = atoms.get_chemical_symbols()
+    charge = [3.2 if s == "Si" else -1.6 for s in symbols] if name == "alpha_quartz" else [0.01 * i for i in range(len(symbols))]
+    pd.DataFrame({"cell": bader_cell or cell, "atom_index": range(len(symbols)), "symbol": symbols, "bader_charge": charge}).to_csv(tmp_path / f"{cell}_bader.csv", index=False)
+    return {"bader": tmp_path / f"{cell}_bader.csv", "rdf": tmp_path / f"{cell}_rdf.nc", "symbols": symbols, "n_si": symbols.count("Si")}
+
+
+def spectra_for(entries, mu=None):
+    n = len(entries)
+    mu = np.abs(np.sin(np.outer(np.arange(1, n + 1), GRID / 10.0))) if mu is None else mu
+    return xr.Dataset(
+        {"mu": (("spectrum", "energy"), mu), "onset": ("spectrum", np.full(n, 1840.0)), "delta_scf": ("spectrum", np.full(n, 45.0))},
+        coords={"energy": GRID, "cell": ("spectrum", [c for c, _ in entries]), "site": ("spectrum", [s for _, s in entries])},
+        attrs={"global_shift_eV": -12.5, "alignment": "alpha-quartz main peak at 1846 eV", "lorentzian_gamma_eV": 0.8},
+    )
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    cell_inputs = {c: write_cell(tmp_path, c, name, sites) for c, (name, sites) in CELLS.items()}
+    entries = [(c, s) for c, (_, sites) in CELLS.items() for s in sites] + [("ref_alpha_quartz", 0)]
+    expected = {c: sites for c, (_, sites) in CELLS.items()}
+    return spectra_for(entries), expected, cell_inputs
+
+
+def build(inputs, **kw):
+    spectra, expected, cell_inputs = inputs
+    return assemble(spectra, expected, cell_inputs, {"config_sha256": "abc", "qe_version": "PWSCF v.6.7"}, 0.34, 0, **kw)
+
+
+def test_cubes_have_everything_with_units_and_round_trip(inputs, tmp_path):
+    sites, systems = build(inputs)
+    assert sites.sizes == {"site": 3, "energy": 256, "r": 256, "xyz": 3}
+    assert list(sites["cell"].values) == ["x2.00_seed1", "x2.00_seed1", "x0.00_seed1"]  # references left out
+    assert list(sites["bader_charge"].values) == pytest.approx([3.2, 3.2, 0.01])
+    assert list(sites["n_o_neighbours"].values) == [4, 4, 0]
+    for name, var in sites.data_vars.items():
+        assert "units" in var.attrs or "flag_values" in var.attrs, name
+    assert sites.energy.attrs["units"] == "eV" and sites.r.attrs["units"] == "angstrom"
+    assert sites.attrs["Conventions"] == "CF-1.8" and sites.attrs["config_sha256"] == "abc"
+    assert sorted(sites.split.values.tolist()) == [0, 0, 1]
+    # system cube: mean over the computed sites, and whether that is every Si of the cell
+    assert systems.sizes["system"] == 2
+    assert np.allclose(systems.mu.values[0], sites.mu.values[:2].mean(axis=0))
+    assert list(systems.n_sites_used.values) == [2, 1] and list(systems.all_sites_computed.values) == [0, 0]
+    assert systems.mean_bader_charge_all_si.values[1] == pytest.approx(np.mean([0.01 * i for i in range(8)]))
+    for ds, name in ((sites, "s.nc"), (systems, "y.nc")):
+        ds.to_netcdf(tmp_path / name)
+        with xr.open_dataset(tmp_path / name) as back:
+            xr.testing.assert_identical(back.load(), ds)
+    text = summary(sites)
+    assert "sites: 3" in text and "Si4+ 2" in text and "config_sha256: abc" in text
+
+
+def test_missing_and_extra_sites_are_named(inputs):
+    spectra, expected, cell_inputs = inputs
+    with pytest.raises(DatasetError, match=r"missing \['x0.00_seed1 site 5'\]"):
+        assemble(spectra, {**expected, "x0.00_seed1": [1, 5]}, cell_inputs, {}, 0.2, 0)
+    with pytest.raises(DatasetError, match=r"unexpected \['x2.00_seed1 site 2'\]"):
+        assemble(spectra, {**expected, "x2.00_seed1": [0]}, cell_inputs, {}, 0.2, 0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, -1.0])
+def test_nan_or_negative_spectra_are_named(inputs, bad):
+    spectra, expected, cell_inputs = inputs
+    spectra["mu"][2, 10] = bad
+    with pytest.raises(DatasetError, match="x0.00_seed1 site 1"):
+        assemble(spectra, expected, cell_inputs, {}, 0.2, 0)
+
+
+def test_bader_file_of_another_cell(inputs, tmp_path):
+    spectra, expected, cell_inputs = inputs
+    cell_inputs["x2.00_seed1"] = write_cell(tmp_path, "x2.00_seed1", "alpha_quartz", [0, 2], bader_cell="x1.00_seed3")
+    with pytest.raises(DatasetError, match="x2.00_seed1_bader.csv: Bader charges of cell"):
+        assemble(spectra, expected, cell_inputs, {}, 0.2, 0)
+    # without a cell column, the atoms themselves must match
+    table = pd.read_csv(cell_inputs["x0.00_seed1"]["bader"]).drop(columns="cell")
+    table.to_csv(tmp_path / "anonymous.csv", index=False)
+    cell_inputs["x2.00_seed1"]["bader"] = tmp_path / "anonymous.csv"
+    with pytest.raises(DatasetError, match="do not match cell x2.00_seed1"):
+        assemble(spectra, expected, cell_inputs, {}, 0.2, 0)
+
+
+def test_rdf_on_other_bins_or_of_another_cell(inputs, tmp_path):
+    spectra, expected, cell_inputs = inputs
+    path = cell_inputs["x0.00_seed1"]["rdf"]
+    with xr.open_dataset(path) as ds:
+        other = ds.load().assign_coords(r=ds.r.values * 1.1)
+    other.to_netcdf(path)
+    with pytest.raises(DatasetError, match="RDF bins differ"):
+        assemble(spectra, expected, cell_inputs, {}, 0.2, 0)
+    other.assign_attrs(cell="x1.00_seed1").to_netcdf(path)
+    with pytest.raises(DatasetError, match="RDFs of cell x1.00_seed1"):
+        assemble(spectra, expected, cell_inputs, {}, 0.2, 0)
+
+
+def test_split_is_seeded():
+    a = train_test_split(5290, 0.2, 0)
+    assert a.sum() == 1058 and np.array_equal(a, train_test_split(5290, 0.2, 0))
+    assert not np.array_equal(a, train_test_split(5290, 0.2, 1))
