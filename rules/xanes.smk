@@ -48,6 +48,7 @@ rule ground_state:
         summary=XANES_DIR + "/ground_state.json",
         rho_valence=temp(XANES_DIR + "/rho_valence.cube"),
         rho_all_electron=temp(XANES_DIR + "/rho_all_electron.cube"),
+        density=temp(directory(XANES_DIR + "/ground_state_density")),
     params:
         xanes=XANES,
         pseudo_dir=PSEUDO,
@@ -91,6 +92,7 @@ rule core_hole_xanes:
         structure=structure_of,
         pseudo=rules.pseudopotentials.output,
         ground_state=rules.ground_state.output.summary,
+        density=rules.ground_state.output.density,
     output:
         spectrum=XANES_DIR + "/site{site}/spectrum.csv",
         summary=XANES_DIR + "/site{site}/site.json",

@@ -26,7 +26,11 @@ keep.mkdir(parents=True, exist_ok=True)
 failure = Path(snakemake.params.failures) / f"{wc.cell}_site{site}_attempt{attempt}.json"
 log.info("%s site %d (%s), attempt %d, %d rank(s)", wc.cell, site, atoms[site].symbol, attempt, ranks)
 try:
-    result = core_hole_site(atoms, site, xanes, Path(snakemake.params.pseudo_dir), Path(pseudo["Si_hole.1s.core"]), attempt, ranks, keep=keep)
+    # Start from the cell's ground-state density (xanes.start_from_ground_state); a
+    # retry after a failed SCF starts from atomic densities instead.
+    start_density = Path(inp.density) if xanes["start_from_ground_state"] and attempt == 1 else None
+    result = core_hole_site(atoms, site, xanes, Path(snakemake.params.pseudo_dir), Path(pseudo["Si_hole.1s.core"]),
+                            attempt, ranks, keep=keep, start_density=start_density)
 except Exception as exc:
     # Recorded for the run's bookkeeping; Snakemake retries with safer mixing, and
     # no spectrum file is left for a failed site.
@@ -50,6 +54,7 @@ write_json(out.summary, {
     "onset_unshifted_eV": onset,
     "scf_iterations": scf["scf_iterations"],
     "scf_attempt": attempt,
+    "scf_started_from_ground_state": start_density is not None,
     "scf_wall_time_s": scf["wall_time_s"],
     "fermi_energy_eV": scf["fermi_energy_eV"],
 })

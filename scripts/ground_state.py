@@ -16,7 +16,7 @@ keep.mkdir(parents=True, exist_ok=True)
 log.info("%s: %d atoms, attempt %d, %d rank(s)", atoms.get_chemical_formula(), len(atoms), attempt, ranks)
 result = ground_state(
     atoms, snakemake.params.xanes, Path(snakemake.params.pseudo_dir), Path(out.rho_valence),
-    Path(out.rho_all_electron), attempt, ranks, keep=keep,
+    Path(out.rho_all_electron), attempt, ranks, keep=keep, density_dir=Path(out.density),
 )
 log.info("E_tot = %.6f eV after %s SCF iterations", result["total_energy_eV"], result["scf_iterations"])
 write_json(out.summary, {"cell": snakemake.wildcards.cell, "n_atoms": len(atoms), **result})

@@ -50,8 +50,10 @@ def datasets(xanes_cfg):
 def spectrum(name, cfg, datasets, tmp_path):
     pseudo_dir, atomic = datasets
     atoms = reference_crystal(name)
-    gs = ground_state(atoms, cfg, pseudo_dir, tmp_path / f"{name}_val.cube", tmp_path / f"{name}_ae.cube", attempt=1, ranks=2)
-    site = core_hole_site(atoms, 0, cfg, pseudo_dir, pseudo_dir / "Si_hole.1s.core", attempt=1, ranks=2)
+    density = tmp_path / f"{name}_density"
+    gs = ground_state(atoms, cfg, pseudo_dir, tmp_path / f"{name}_val.cube", tmp_path / f"{name}_ae.cube", attempt=1, ranks=2,
+                      density_dir=density)
+    site = core_hole_site(atoms, 0, cfg, pseudo_dir, pseudo_dir / "Si_hole.1s.core", attempt=1, ranks=2, start_density=density)
     onset = onset_energy_eV(site["scf"]["total_energy_eV"], gs["total_energy_eV"], atomic)
     return atoms, site["energy_rel_eV"] + onset, site["mu_mean"], onset, site
 

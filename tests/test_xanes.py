@@ -26,6 +26,13 @@ def test_main_peak_and_shift():
     e = np.linspace(1850, 1900, 2001)
     mu = lorentz(e, 1858.0) + 0.3 * lorentz(e, 1885.0, 0.2)  # a sharper feature beyond the window
     assert main_peak(e, mu, 1852.0, 20.0) == pytest.approx(1858.0, abs=0.03)
+    # a first peak at half the height of a later maximum is the main peak (Si-like edge)
+    e_si = np.linspace(1835, 1865, 1501)
+    si_like = 0.5 * lorentz(e_si, 1842.0) + lorentz(e_si, 1847.0)
+    assert main_peak(e_si, si_like, 1838.0, 20.0) == pytest.approx(1842.0, abs=0.03)
+    # a small shoulder before the white line is not
+    shoulder = 0.2 * lorentz(e, 1855.0) + lorentz(e, 1858.0)
+    assert main_peak(e, shoulder, 1852.0, 20.0) == pytest.approx(1858.0, abs=0.03)
     shift, peak = global_shift([(e, mu)], [1852.0], 1846.0, 20.0)
     assert peak == pytest.approx(1858.0, abs=0.05) and shift == pytest.approx(-12.0, abs=0.05)
 

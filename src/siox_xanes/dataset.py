@@ -72,6 +72,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     if missing or extra:
         raise DatasetError(f"spectra do not match the configured sites: missing {missing[:10]}, unexpected {extra[:10]}")
     mu_all = spectra["mu"].values
+    site_ids = spectra["site"].values
     if not np.isfinite(mu_all).all() or (mu_all < 0).any():
         bad = np.flatnonzero(~np.isfinite(mu_all).all(axis=1) | (mu_all < 0).any(axis=1))
         raise DatasetError("NaN or negative spectra: " + ", ".join(f"{cells_in_spectra[k]} site {int(spectra['site'][k])}" for k in bad[:10]))
@@ -90,26 +91,29 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             r = rdf["r"]
         elif not np.allclose(rdf["r"].values, r.values):
             raise DatasetError(f"{inp['rdf']}: RDF bins differ from the other cells'")
-        rdf = rdf.set_index(rdf_site="atom_index")
+        row_of = {int(a): k for k, a in enumerate(rdf["atom_index"].values)}
+        arrays = {v: rdf[v].values for v in ("g_total", "g_si", "g_o", "position", "n_o_neighbours",
+                                              "n_si_neighbours", "nearest_o_distance", "nearest_si_distance")}
         x, seed = _parse_cell(cell)
-        idx = np.flatnonzero((cells_in_spectra == cell))
+        idx = np.flatnonzero(cells_in_spectra == cell)
         cell_mu = []
         for k in idx:
-            site = int(spectra["site"].values[k])
-            if site not in rdf["rdf_site"].values:
+            site = int(site_ids[k])
+            if site not in row_of:
                 raise DatasetError(f"{inp['rdf']}: no RDF for site {site}")
-            one = rdf.sel(rdf_site=site)
+            j = row_of[site]
+            pos = arrays["position"][j]
             rows.append({
                 "cell": cell, "group": group, "x": x, "seed": seed, "atom_index": site,
                 "bader_charge": charges[site],
-                "n_o_neighbours": int(one["n_o_neighbours"]), "n_si_neighbours": int(one["n_si_neighbours"]),
-                "nearest_o_distance": float(one["nearest_o_distance"]), "nearest_si_distance": float(one["nearest_si_distance"]),
+                "n_o_neighbours": int(arrays["n_o_neighbours"][j]), "n_si_neighbours": int(arrays["n_si_neighbours"][j]),
+                "nearest_o_distance": float(arrays["nearest_o_distance"][j]), "nearest_si_distance": float(arrays["nearest_si_distance"][j]),
                 "delta_scf": float(spectra["delta_scf"].values[k]), "onset": float(spectra["onset"].values[k]),
-                "pos_x": float(one["position"][0]), "pos_y": float(one["position"][1]), "pos_z": float(one["position"][2]),
+                "pos_x": float(pos[0]), "pos_y": float(pos[1]), "pos_z": float(pos[2]),
             })
-            rdf_total.append(one["g_total"].values)
-            rdf_si.append(one["g_si"].values)
-            rdf_o.append(one["g_o"].values)
+            rdf_total.append(arrays["g_total"][j])
+            rdf_si.append(arrays["g_si"][j])
+            rdf_o.append(arrays["g_o"][j])
             mus.append(mu_all[k])
             cell_mu.append(mu_all[k])
         n_sites = len(idx)

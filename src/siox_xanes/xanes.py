@@ -48,16 +48,23 @@ def onset_energy_eV(e_core_hole_eV: float, e_ground_eV: float, atomic_eV: float)
     return e_core_hole_eV - e_ground_eV + atomic_eV
 
 
-def main_peak(energy: np.ndarray, mu: np.ndarray, onset: float, width: float = 20.0) -> float:
-    """Energy of the highest point of ``mu`` within ``width`` eV above ``onset``.
+def main_peak(energy: np.ndarray, mu: np.ndarray, onset: float, width: float = 20.0, min_fraction: float = 0.4) -> float:
+    """Energy of the main peak (white line): the first peak above ``onset`` that
+    reaches ``min_fraction`` of the highest point within ``width`` eV.
 
-    This is the 'main peak' (white line) used for alignment and for comparing
-    with experiment; a bounded window keeps far-edge structure from winning.
+    For alpha-quartz this is the dominant white line; for Si, whose first
+    peak above the edge is lower than later structure, it is that first peak,
+    as in the experimental assignment (about 1840 eV).
     """
+    from scipy.signal import find_peaks
+
     sel = (energy >= onset) & (energy <= onset + width)
     if not sel.any():
         raise ValueError(f"no spectrum points within {width} eV above the onset {onset:.2f} eV")
-    return float(energy[sel][np.argmax(mu[sel])])
+    e, m = energy[sel], mu[sel]
+    peaks, _ = find_peaks(m, prominence=0.02 * m.max())
+    strong = [p for p in peaks if m[p] >= min_fraction * m.max()]
+    return float(e[strong[0]] if strong else e[np.argmax(m)])
 
 
 def to_grid(energy: np.ndarray, mu: np.ndarray, grid: np.ndarray, what: str = "spectrum") -> np.ndarray:
