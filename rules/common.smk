@@ -11,7 +11,8 @@ min_version("9.0")
 
 # The workflow's own package, importable here and in every job (scripts and
 # subprocesses inherit PYTHONPATH), whether or not it is pip-installed.
-SRC = str(Path(workflow.basedir) / "src")
+WORKFLOW_DIR = Path(workflow.basedir)  # the repository, also when run with --directory elsewhere
+SRC = str(WORKFLOW_DIR / "src")
 sys.path.insert(0, SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 

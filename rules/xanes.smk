@@ -6,9 +6,9 @@ XANES_DIR = "results/xanes/{cell}"
 
 rule pseudopotentials:
     input:
-        Si="pseudo/Si.ld1.in",
-        Si_hole="pseudo/Si_hole.ld1.in",
-        O="pseudo/O.ld1.in",
+        Si=WORKFLOW_DIR / "pseudo/Si.ld1.in",
+        Si_hole=WORKFLOW_DIR / "pseudo/Si_hole.ld1.in",
+        O=WORKFLOW_DIR / "pseudo/O.ld1.in",
     output:
         Si=f"{PSEUDO}/Si.pbe-paw.UPF",
         Si_hole=f"{PSEUDO}/Si_hole.pbe-paw.UPF",
