@@ -35,11 +35,6 @@ wildcard_constraints:
     site=r"\d+",
 
 
-def cell_dir(x="{x}", seed="{seed}"):
-    """Folder of one cell (composition x, seed) under results/structures."""
-    return f"results/structures/x{x}/seed{seed}"
-
-
 def all_cells(pattern):
     """``pattern`` (with {x} and {seed}) filled in for every configured cell."""
     return expand(pattern, x=COMPOSITIONS, seed=SEEDS)
@@ -57,7 +52,7 @@ REFERENCE_CELLS = [f"ref_{name}" for name in XANES["references"]]
 def glass_structure(cell):
     """Quenched structure of glass cell ``x{x}_seed{seed}``."""
     x, seed = cell[1:].split("_seed")
-    return cell_dir(x, seed) + "/quenched.extxyz"
+    return f"results/structures/x{x}/seed{seed}/quenched.extxyz"
 
 
 def structure_of(wildcards):

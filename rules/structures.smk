@@ -3,7 +3,7 @@
 
 rule random_network:
     output:
-        structure=cell_dir() + "/initial.extxyz",
+        structure="results/structures/x{x}/seed{seed}/initial.extxyz",
     params:
         structures=config["structures"],
     log:
@@ -18,9 +18,9 @@ rule melt_quench:
     input:
         structure=rules.random_network.output.structure,
     output:
-        structure=cell_dir() + "/quenched.extxyz",
-        trace=cell_dir() + "/thermo.csv",
-        lammps_log=cell_dir() + "/lammps.log",
+        structure="results/structures/x{x}/seed{seed}/quenched.extxyz",
+        trace="results/structures/x{x}/seed{seed}/thermo.csv",
+        lammps_log="results/structures/x{x}/seed{seed}/lammps.log",
     params:
         md=config["md"],
     threads: config["md"]["mpi_ranks"]
@@ -42,7 +42,7 @@ rule validate_cell:
     input:
         structure=rules.melt_quench.output.structure,
     output:
-        report=cell_dir() + "/validation.json",
+        report="results/structures/x{x}/seed{seed}/validation.json",
     params:
         validation=config["validation"],
     log:

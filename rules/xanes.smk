@@ -1,7 +1,6 @@
 # Stage 2: PAW datasets, ground-state SCF + Bader, per-site core-hole SCF + xspectra, alignment.
 
 PSEUDO = "results/pseudo"
-XANES_DIR = "results/xanes/{cell}"
 
 
 rule pseudopotentials:
@@ -45,13 +44,12 @@ rule ground_state:
         structure=structure_of,
         pseudo=rules.pseudopotentials.output,
     output:
-        summary=XANES_DIR + "/ground_state.json",
-        rho_valence=temp(XANES_DIR + "/rho_valence.cube"),
-        rho_all_electron=temp(XANES_DIR + "/rho_all_electron.cube"),
-        density=temp(directory(XANES_DIR + "/ground_state_density")),
+        summary="results/xanes/{cell}/ground_state.json",
+        rho_valence=temp("results/xanes/{cell}/rho_valence.cube"),
+        rho_all_electron=temp("results/xanes/{cell}/rho_all_electron.cube"),
+        density=temp(directory("results/xanes/{cell}/ground_state_density")),
     params:
         xanes=XANES,
-        pseudo_dir=PSEUDO,
     threads: XANES["mpi_ranks"]
     resources:
         tasks=XANES["mpi_ranks"],
@@ -76,7 +74,7 @@ rule bader_charges:
         rho_all_electron=rules.ground_state.output.rho_all_electron,
         pseudo_manifest=rules.pseudopotentials.output.manifest,
     output:
-        charges=XANES_DIR + "/bader.csv",
+        charges="results/xanes/{cell}/bader.csv",
     log:
         "logs/bader_charges/{cell}.log",
     benchmark:
@@ -94,11 +92,10 @@ rule core_hole_xanes:
         ground_state=rules.ground_state.output.summary,
         density=rules.ground_state.output.density,
     output:
-        spectrum=XANES_DIR + "/site{site}/spectrum.csv",
-        summary=XANES_DIR + "/site{site}/site.json",
+        spectrum="results/xanes/{cell}/site{site}/spectrum.csv",
+        summary="results/xanes/{cell}/site{site}/site.json",
     params:
         xanes=XANES,
-        pseudo_dir=PSEUDO,
         failures="results/xanes/failures",
     threads: XANES["mpi_ranks"]
     resources:
@@ -119,8 +116,8 @@ rule core_hole_xanes:
 
 rule align_spectra:
     input:
-        sites=site_files(XANES_DIR + "/site{site}/site.json", GLASS_CELLS + REFERENCE_CELLS),
-        spectra=site_files(XANES_DIR + "/site{site}/spectrum.csv", GLASS_CELLS + REFERENCE_CELLS),
+        sites=site_files("results/xanes/{cell}/site{site}/site.json", GLASS_CELLS + REFERENCE_CELLS),
+        spectra=site_files("results/xanes/{cell}/site{site}/spectrum.csv", GLASS_CELLS + REFERENCE_CELLS),
         pseudo_manifest=rules.pseudopotentials.output.manifest,
     output:
         spectra="results/xanes/spectra_on_grid.nc",

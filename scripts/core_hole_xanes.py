@@ -29,7 +29,7 @@ try:
     # Start from the cell's ground-state density (xanes.start_from_ground_state); a
     # retry after a failed SCF starts from atomic densities instead.
     start_density = Path(inp.density) if xanes["start_from_ground_state"] and attempt == 1 else None
-    result = core_hole_site(atoms, site, xanes, Path(snakemake.params.pseudo_dir), Path(pseudo["Si_hole.1s.core"]),
+    result = core_hole_site(atoms, site, xanes, Path(pseudo["Si_hole.1s.core"]).parent, Path(pseudo["Si_hole.1s.core"]),
                             attempt, ranks, keep=keep, start_density=start_density)
 except Exception as exc:
     # Recorded for the run's bookkeeping; Snakemake retries with safer mixing, and

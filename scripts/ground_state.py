@@ -14,8 +14,9 @@ ranks = int(snakemake.resources.tasks)
 keep = Path(snakemake.log[0]).with_suffix("")  # QE outputs kept beside the log
 keep.mkdir(parents=True, exist_ok=True)
 log.info("%s: %d atoms, attempt %d, %d rank(s)", atoms.get_chemical_formula(), len(atoms), attempt, ranks)
+pseudo_dir = Path(snakemake.input.pseudo[0]).parent
 result = ground_state(
-    atoms, snakemake.params.xanes, Path(snakemake.params.pseudo_dir), Path(out.rho_valence),
+    atoms, snakemake.params.xanes, pseudo_dir, Path(out.rho_valence),
     Path(out.rho_all_electron), attempt, ranks, keep=keep, density_dir=Path(out.density),
 )
 log.info("E_tot = %.6f eV after %s SCF iterations", result["total_energy_eV"], result["scf_iterations"])
