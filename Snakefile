@@ -9,6 +9,7 @@ include: "rules/common.smk"
 include: "rules/structures.smk"
 include: "rules/xanes.smk"
 include: "rules/dataset.smk"
+include: "rules/learning.smk"
 
 
 rule all:
@@ -17,4 +18,7 @@ rule all:
         rules.align_spectra.output,
         expand(rules.bader_charges.output.charges, cell=REFERENCE_CELLS),
         rules.dataset_cubes.output,
+        expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
+        expand(rules.linear_baseline.output.metrics, window=WINDOWS),
+        expand(rules.averaged_evaluation.output.metrics, window=WINDOWS),
     default_target: True

@@ -77,7 +77,8 @@ def test_schema_error_names_the_key(tmp_path):
 def test_tiny_workflow_end_to_end(tmp_path):
     """Two compositions, one seed, tiny references: MD, QE, Bader and alignment for real."""
     shutil.copy(ROOT / "tests/data/config_tiny.yaml", tmp_path / "config.yaml")
-    run(["--cores", "2"], cwd=tmp_path)
+    # two sites are too few to train on: the learning rules run on a synthetic cube below
+    run(["--cores", "2", "results/dataset/spectra_sites.nc", "results/structures/validation_cells.csv"], cwd=tmp_path)
     res = tmp_path / "results"
     cells = pd.read_csv(res / "structures/validation_cells.csv")
     assert list(cells["x"]) == [0.0, 2.0] and list(cells["n_si"]) == [20, 9]
@@ -113,3 +114,54 @@ def test_tiny_workflow_end_to_end(tmp_path):
     first = (res / "structures/x2.00/seed7/quenched.extxyz").read_text()
     run(["--cores", "2", "--forcerun", "random_network", "--until", "melt_quench"], cwd=tmp_path)
     assert (res / "structures/x2.00/seed7/quenched.extxyz").read_text() == first
+
+
+@pytest.mark.slow
+def test_learning_rules_on_a_synthetic_cube(tmp_path):
+    """train_model, linear_baseline and averaged_evaluation through Snakemake on a
+    SYNTHETIC TEST FIXTURE cube (tests/test_learn.py), the upstream rules not allowed to run."""
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    from test_learn import GRID, R, synthetic_fixture
+
+    mu, q, rdf, n_o = synthetic_fixture(n=300, seed=4)
+    n = len(q)
+    split = (np.arange(n) % 5 == 0).astype(np.int8)
+    cells = np.array([f"x{(k % 9) * 0.25:.2f}_seed1" for k in range(n)])
+    sites = xr.Dataset(
+        {"mu": (("site", "energy"), mu), "bader_charge": ("site", q), "rdf_total": (("site", "r"), rdf),
+         "split": ("site", split), "n_o_neighbours": ("site", n_o)},
+        coords={"energy": GRID, "r": R, "cell": ("site", cells), "x": ("site", (np.arange(n) % 9) * 0.25),
+                "atom_index": ("site", np.arange(n))},
+        attrs={"title": "synthetic test fixture", "config_sha256": "fixture"},
+    )
+    groups = [np.flatnonzero(cells == c) for c in np.unique(cells)]
+    systems = xr.Dataset(
+        {"mu": (("system", "energy"), np.array([mu[g].mean(0) for g in groups])),
+         "mean_bader_charge": ("system", [q[g].mean() for g in groups]),
+         "rdf_total": (("system", "r"), np.array([rdf[g].mean(0) for g in groups])),
+         "all_sites_computed": ("system", np.ones(len(groups), np.int8))},
+        coords={"energy": GRID, "r": R, "cell": ("system", np.unique(cells)), "x": ("system", np.arange(len(groups)) * 0.25)},
+    )
+    (tmp_path / "results/dataset").mkdir(parents=True)
+    sites.to_netcdf(tmp_path / "results/dataset/spectra_sites.nc")
+    systems.to_netcdf(tmp_path / "results/dataset/spectra_systems.nc")
+    config = yaml.safe_load((ROOT / "tests/data/config_tiny.yaml").read_text())
+    config["learning"]["training"].update(max_epochs=200, patience=20, validation_fraction=0.1)
+    config["learning"]["candidates"]["valence"] = [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3}]
+    workdir_with(tmp_path, config)
+    targets = ["results/learning/window_full/averaged_metrics.json", "results/learning/window_full/valence/baseline_metrics.json"]
+    run(["--cores", "2", "--allowed-rules", "train_model", "linear_baseline", "averaged_evaluation", "--", *targets], cwd=tmp_path)
+    out = tmp_path / "results/learning/window_full"
+    valence = json.loads((out / "valence/metrics.json").read_text())
+    baseline = json.loads((out / "valence/baseline_metrics.json").read_text())
+    assert valence["n_test"] == 60 and valence["test"]["r2"] > 0.9
+    assert valence["test"]["rmse"] < baseline["test"]["rmse"]
+    assert set(valence["test_by_valence_class"]) == {"0", "1", "2", "3", "4"}
+    averaged = json.loads((out / "averaged_metrics.json").read_text())
+    assert len(averaged["mean_rdf_rmse"]["per_system"]) == 9 and averaged["mean_valence"]["n"] == 9
+    with xr.open_dataset(out / "rdf/predictions.nc") as pred:
+        assert pred.sizes == {"site": 300, "output": 64}

@@ -1,0 +1,28 @@
+"""Linear regression of the valence on three spectral descriptors (rule linear_baseline)."""
+
+import numpy as np
+import xarray as xr
+from sklearn.linear_model import LinearRegression
+
+from siox_xanes.io import write_json
+from siox_xanes.learn import baseline_descriptors, metrics
+from siox_xanes.training import window_mask
+from siox_xanes.workflow import start
+
+log = start(snakemake)
+with xr.open_dataset(snakemake.input.sites) as ds:
+    ds = ds.load()
+mask = window_mask(ds["energy"].values, snakemake.params.window)
+d = baseline_descriptors(ds["energy"].values[mask], ds["mu"].values[:, mask])
+q = ds["bader_charge"].values
+train, test = ds["split"].values == 0, ds["split"].values == 1
+reg = LinearRegression().fit(d[train], q[train])
+pred = reg.predict(d)
+result = {
+    "descriptors": ["white_line_intensity", "integrated_white_line", "edge_position_eV"],
+    "coefficients": reg.coef_.tolist(), "intercept": float(reg.intercept_),
+    "test": metrics(q[test], pred[test]), "train": metrics(q[train], pred[train]),
+    "prediction": pred.tolist(), "truth": q.tolist(), "split": ds["split"].values.tolist(),
+}
+write_json(snakemake.output.metrics, result)
+log.info("baseline test RMSE %.4f, R2 %.4f", result["test"]["rmse"], result["test"]["r2"])
