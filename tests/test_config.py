@@ -48,6 +48,7 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["xanes"].update({"mixing_beta": [0.3]}), r"xanes.electron_maxstep"),
         (lambda c: c["xanes"].update({"launcher": "mpirun"}), r"xanes.launcher"),
         (lambda c: c["xanes"]["grid"].update({"stop": 1800.0}), r"xanes.grid"),
+        (lambda c: c["learning"]["windows"].update({"b": [1836.25, 1890.0]}), r"learning.windows\['b'\]"),
     ],
 )
 def test_semantic_errors_name_the_key(default_config, edit, message):

@@ -69,6 +69,10 @@ def check_config(config: dict) -> None:
                 f"validation.density_window[{key!r}]: no such composition in structures.compositions"
             )
     problems += xanes_problems(config["xanes"])
+    grid = config["xanes"]["grid"]
+    for name, (lo, hi) in config["learning"]["windows"].items():
+        if not (grid["start"] <= lo < hi <= grid["stop"]):
+            problems.append(f"learning.windows[{name!r}]: [{lo}, {hi}] must satisfy {grid['start']} <= low < high <= {grid['stop']} (xanes.grid)")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 
