@@ -10,6 +10,7 @@ include: "rules/structures.smk"
 include: "rules/xanes.smk"
 include: "rules/dataset.smk"
 include: "rules/learning.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -21,4 +22,5 @@ rule all:
         expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
         expand(rules.linear_baseline.output.metrics, window=WINDOWS),
         expand(rules.averaged_evaluation.output.metrics, window=WINDOWS),
+        rules.reproduction_report.output,
     default_target: True

@@ -60,7 +60,11 @@ rule structure_report:
         cells="results/structures/validation_cells.csv",
         compositions="results/structures/validation_by_composition.csv",
         classes="results/structures/coordination_classes.csv",
-        figure_png="results/figures/fig_s2_coordination.png",
+        figure_png=report(
+            "results/figures/fig_s2_coordination.png",
+            caption="../report/fig_s2_coordination.rst",
+            category="Figures",
+        ),
         figure_pdf="results/figures/fig_s2_coordination.pdf",
     log:
         "logs/structure_report.log",

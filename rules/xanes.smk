@@ -122,7 +122,11 @@ rule align_spectra:
     output:
         spectra="results/xanes/spectra_on_grid.nc",
         alignment="results/xanes/alignment.json",
-        figure_png="results/figures/fig_s1_references.png",
+        figure_png=report(
+            "results/figures/fig_s1_references.png",
+            caption="../report/fig_s1_references.rst",
+            category="Figures",
+        ),
         figure_pdf="results/figures/fig_s1_references.pdf",
     params:
         xanes=XANES,

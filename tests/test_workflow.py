@@ -112,7 +112,7 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert not list(res.rglob("*.cube"))  # densities are temporary
     # Same config, same structures: rerun from scratch reproduces the cell exactly.
     first = (res / "structures/x2.00/seed7/quenched.extxyz").read_text()
-    run(["--cores", "2", "--forcerun", "random_network", "--until", "melt_quench"], cwd=tmp_path)
+    run(["--cores", "2", "--forcerun", "random_network", "--", "results/structures/x2.00/seed7/quenched.extxyz"], cwd=tmp_path)
     assert (res / "structures/x2.00/seed7/quenched.extxyz").read_text() == first
 
 

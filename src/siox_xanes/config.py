@@ -70,6 +70,8 @@ def check_config(config: dict) -> None:
             )
     problems += xanes_problems(config["xanes"])
     grid = config["xanes"]["grid"]
+    if "full" not in config["learning"]["windows"]:
+        problems.append("learning.windows: needs a window named 'full' (the baseline, averaged spectra and report use it)")
     for name, (lo, hi) in config["learning"]["windows"].items():
         if not (grid["start"] <= lo < hi <= grid["stop"]):
             problems.append(f"learning.windows[{name!r}]: [{lo}, {hi}] must satisfy {grid['start']} <= low < high <= {grid['stop']} (xanes.grid)")

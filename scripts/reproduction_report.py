@@ -1,0 +1,36 @@
+"""results/report.md: settings, sizes, runtimes, this run vs paper (rule reproduction_report)."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+import yaml
+
+from siox_xanes.io import atomic_path
+from siox_xanes.report import render, runtimes
+from siox_xanes.workflow import start
+
+log = start(snakemake)
+inp = snakemake.input
+metrics = {}
+for path in inp.metrics:
+    m = json.loads(Path(path).read_text())
+    metrics[f"{m['target']}/{Path(path).parent.parent.name.removeprefix('window_')}"] = m
+density = pd.read_csv(inp.compositions).set_index("x")["density_g_cm3_mean"].to_dict()
+with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as systems:
+    split = sites["split"].values
+    ctx = {
+        "config": snakemake.params.config, "metrics": metrics,
+        "baseline": json.loads(Path(inp.baseline).read_text()),
+        "averaged": json.loads(Path(inp.averaged).read_text()),
+        "alignment": json.loads(Path(inp.alignment).read_text()),
+        "density": {float(k): float(v) for k, v in density.items()},
+        "n_sites": int(sites.sizes["site"]), "n_train": int((split == 0).sum()), "n_test": int((split == 1).sum()),
+        "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",
+    }
+paper = yaml.safe_load(Path(inp.paper).read_text())
+text = render(paper, ctx, runtimes("benchmarks"), list(inp.figures))
+with atomic_path(snakemake.output.report) as tmp:
+    tmp.write_text(text)
+log.info("report written: %d lines", text.count("\n"))

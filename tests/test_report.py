@@ -1,0 +1,102 @@
+"""Energy windows, the figure rule on a small fixture, and the report table."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from conftest import ROOT
+from siox_xanes.figures import FIGURES, input_path
+from siox_xanes.report import comparison_table, flatten, render
+from siox_xanes.training import window_mask
+
+GRID = np.linspace(1830, 1880, 256)
+WINDOWS = yaml.safe_load((ROOT / "config.yaml").read_text())["learning"]["windows"]
+
+
+def test_sub_windows_partition_the_grid_with_edges_included():
+    masks = np.array([window_mask(GRID, WINDOWS[w]) for w in "abcdefgh"])
+    assert (masks.sum(axis=1) == 32).all()
+    assert (masks.sum(axis=0) == 1).all()  # every grid point in exactly one sub-window
+    assert masks[0, 0] and masks[-1, -1]  # 1830 and 1880 themselves are included
+    edge = np.array([1836.25, 1836.25 + 1e-12])
+    assert window_mask(np.array([1830.0, 1836.25]), WINDOWS["a"]).all()  # a grid point on an edge is inside
+    assert window_mask(np.array([1836.25, 1840.0]), WINDOWS["b"]).all() and edge.size == 2
+    low, high = window_mask(GRID, WINDOWS["low"]), window_mask(GRID, WINDOWS["high"])
+    assert low.sum() == high.sum() == 128 and not (low & high).any()
+    with pytest.raises(ValueError, match="at least 2"):
+        window_mask(GRID, [1900.0, 1910.0])
+
+
+def write_fixture(root):
+    """Small SYNTHETIC TEST FIXTURE of every input the figures read."""
+    rng = np.random.default_rng(0)
+    n, nr = 40, 32
+    cls = rng.integers(0, 5, n)
+    split = (np.arange(n) % 4 == 0).astype(np.int8)
+    cells = np.array([f"x{(k % 9) * 0.25:.2f}_seed1" for k in range(n)])
+    for key in {k for _, keys in FIGURES.values() for k in keys}:
+        path = root / input_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if key == "systems":
+            xr.Dataset({"mu": (("system", "energy"), rng.random((9, 256)))},
+                       coords={"energy": GRID, "x": ("system", np.arange(9) * 0.25)}).to_netcdf(path)
+        elif key == "averaged":
+            t = rng.random((9, nr))
+            xr.Dataset({"mean_valence_pred": ("system", rng.random(9) * 3), "mean_valence_true": ("system", rng.random(9) * 3),
+                        "mean_rdf_pred": (("system", "r"), t + 0.1 * rng.random((9, nr))), "mean_rdf_true": (("system", "r"), t)},
+                       coords={"x": ("system", np.arange(9) * 0.25), "r": np.linspace(0, 5, nr)}).to_netcdf(path)
+        elif key == "baseline_full":
+            q = rng.random(n) * 3
+            path.write_text(json.dumps({"truth": q.tolist(), "prediction": (q + 0.3 * rng.random(n)).tolist(),
+                                        "split": split.tolist(), "test": {"rmse": 0.3}}))
+        else:
+            width = 1 if key.startswith("valence") else nr
+            truth = rng.random((n, width)) * 3
+            xr.Dataset({"prediction": (("site", "output"), truth + 0.2 * rng.random((n, width))), "truth": (("site", "output"), truth),
+                        "split": ("site", split)},
+                       coords={"cell": ("site", cells), "n_o_neighbours": ("site", cls)}).to_netcdf(path)
+
+
+@pytest.mark.slow
+def test_figure_rule_writes_every_figure_from_a_fixture(tmp_path):
+    from test_workflow import run, workdir_with
+
+    write_fixture(tmp_path)
+    workdir_with(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))
+    targets = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")]
+    run(["--cores", "2", "--allowed-rules", "figure", "--", *targets], cwd=tmp_path)
+    for t in targets:
+        assert (tmp_path / t).stat().st_size > 2000, t
+
+
+def fake_context(cfg):
+    m = {"test": {"rmse": 0.2, "r2": 0.9}, "epochs": 42, "test_row_rmse": {"min": 0.1, "max": 0.6}}
+    return {
+        "config": cfg, "metrics": {f"{t}/{w}": m for t in ("valence", "rdf") for w in cfg["learning"]["windows"]},
+        "baseline": {"test": {"rmse": 0.31}}, "density": {0.0: 2.25, 2.0: 2.3},
+        "averaged": {"mean_valence": {"rmse": 0.1, "r2": 0.98, "max_deviation": 0.2}, "mean_rdf_rmse": {"max": 0.2}},
+        "alignment": {"global_shift_eV": -13.0, "references": {"alpha_quartz": {"computed_main_peak_eV": 1846.0},
+                                                               "diamond_si": {"computed_main_peak_eV": 1842.2}}},
+        "n_sites": 9, "n_train": 7, "n_test": 2, "n_systems": 9, "hardware": "CPU",
+    }
+
+
+def test_report_table_has_every_paper_number():
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    text = render(paper, fake_context(cfg), [("train_model", 2, 10.0, 6.0)], ["results/figures/fig3_valence_parity.png"])
+    leaves = flatten(paper)
+    assert len(leaves) > 60
+    for key, _ in leaves:
+        assert f"| `{key}` |" in text, key
+    numbers = [v for _, v in leaves if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    for v in numbers:
+        assert f"{v:.4g}" in text
+    rows = {k: (p, o) for k, p, o in comparison_table(paper, fake_context(cfg))}
+    assert rows["results.charge_test.rmse"] == ("0.11", "0.2")
+    assert rows["results.charge_by_window.f.r2"] == ("0.75", "0.9")
+    assert rows["md.densities.a_SiO2.paper"] == ("2.3", "2.3")
+    assert "| train_model | 2 | 10 | 6 |" in text
