@@ -13,7 +13,7 @@ rule figure:
     input:
         unpack(lambda wc: {key: input_path(key) for key in FIGURES[wc.fig][1]}),
     output:
-        png=report("results/figures/{fig}.png", caption="../report/{fig}.rst", category="Figures"),
+        png=report("results/figures/{fig}.png", caption="../report/figure.rst", category="Figures"),
         pdf="results/figures/{fig}.pdf",
     params:
         windows=LEARNING["windows"],
