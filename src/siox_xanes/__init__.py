@@ -8,3 +8,4 @@ __version__ = "0.1.0"
 
 SPECIES = ("Si", "O")
 ATOMIC_MASS = {"Si": 28.0855, "O": 15.9994}  # g/mol, the masses LAMMPS and ASE use
+RY_TO_EV = 13.605693122994  # CODATA, as QE uses

@@ -19,9 +19,6 @@ import xarray as xr
 
 from . import __version__
 
-SPLIT_FLAGS = {"train": 0, "test": 1}
-
-
 class DatasetError(ValueError):
     """Inconsistent inputs of the cube assembly; the message names the file or site."""
 
@@ -73,9 +70,10 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
         raise DatasetError(f"spectra do not match the configured sites: missing {missing[:10]}, unexpected {extra[:10]}")
     mu_all = spectra["mu"].values
     site_ids = spectra["site"].values
+    delta_scf, onset = spectra["delta_scf"].values, spectra["onset"].values
     if not np.isfinite(mu_all).all() or (mu_all < 0).any():
         bad = np.flatnonzero(~np.isfinite(mu_all).all(axis=1) | (mu_all < 0).any(axis=1))
-        raise DatasetError("NaN or negative spectra: " + ", ".join(f"{cells_in_spectra[k]} site {int(spectra['site'][k])}" for k in bad[:10]))
+        raise DatasetError("NaN or negative spectra: " + ", ".join(f"{cells_in_spectra[k]} site {int(site_ids[k])}" for k in bad[:10]))
 
     rows, rdf_total, rdf_si, rdf_o, mus = [], [], [], [], []
     r = None
@@ -108,7 +106,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
                 "bader_charge": charges[site],
                 "n_o_neighbours": int(arrays["n_o_neighbours"][j]), "n_si_neighbours": int(arrays["n_si_neighbours"][j]),
                 "nearest_o_distance": float(arrays["nearest_o_distance"][j]), "nearest_si_distance": float(arrays["nearest_si_distance"][j]),
-                "delta_scf": float(spectra["delta_scf"].values[k]), "onset": float(spectra["onset"].values[k]),
+                "delta_scf": float(delta_scf[k]), "onset": float(onset[k]),
                 "pos_x": float(pos[0]), "pos_y": float(pos[1]), "pos_z": float(pos[2]),
             })
             rdf_total.append(arrays["g_total"][j])
@@ -132,7 +130,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     energy = spectra["energy"]
     split = train_test_split(len(table), test_fraction, split_seed)
     attrs = _attrs(spectra.attrs, provenance)
-    e_coord = ("energy", energy.values, {"units": "eV", "long_name": "photon energy", "standard_name": "photon_energy"} | {})
+    e_coord = ("energy", energy.values, {"units": "eV", "long_name": "photon energy", "standard_name": "photon_energy"})
     r_coord = ("r", r.values, {"units": "angstrom", "long_name": "distance from the absorbing Si (bin centre)"})
     sites = xr.Dataset(
         {

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import RY_TO_EV
 from .network import composition_seed
-
-RY_TO_EV = 13.605693122994
 
 
 def select_sites(n_si: int, per_cell: int | str, seed: int, cell: str) -> list[int]:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-RY_TO_EV = 13.605693122994
-
 
 class QEError(RuntimeError):
     """A Quantum ESPRESSO program failed; the message names the file to look at."""

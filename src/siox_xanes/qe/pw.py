@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import ATOMIC_MASS
-
-RY_TO_EV = 13.605693122994
+from .. import ATOMIC_MASS, RY_TO_EV
 
 
 @dataclass(frozen=True)
