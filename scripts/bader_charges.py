@@ -1,8 +1,6 @@
 """Bader charge of every atom of one cell from its ground-state densities (rule bader_charges)."""
 
-import json
 import tempfile
-from pathlib import Path
 
 import pandas as pd
 
@@ -13,8 +11,8 @@ from siox_xanes.workflow import start
 log = start(snakemake)
 inp = snakemake.input
 atoms = read_structure(inp.structure)
-manifest = json.loads(Path(inp.pseudo_manifest).read_text())
-# Valence electrons of each dataset (ground-state Si: 4, O: 6).
+# Valence electrons of the ground-state datasets (pseudo/*.ld1.in: Si 3s2 3p2, O 2s2 2p4);
+# the manifest is an input only so that new datasets rerun this rule.
 zval = {"Si": 4.0, "O": 6.0}
 symbols = atoms.get_chemical_symbols()
 with tempfile.TemporaryDirectory(prefix="bader-") as tmp:

@@ -1,6 +1,5 @@
 """Linear regression of the valence on three spectral descriptors (rule linear_baseline)."""
 
-import numpy as np
 import xarray as xr
 from sklearn.linear_model import LinearRegression
 

@@ -1,6 +1,5 @@
 """Model selection, final fit and test metrics of one (energy window, target) (rule train_model)."""
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from .learn import per_row_rmse
-from .plots import plt, save_figure, sns
+from .plots import plt, save_figure
 
 SUB_WINDOWS = list("abcdefgh")
 CLASS_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]

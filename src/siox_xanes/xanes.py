@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import RY_TO_EV
-from .network import composition_seed
 
 
 def select_sites(n_si: int, per_cell: int | str, seed: int, cell: str) -> list[int]:

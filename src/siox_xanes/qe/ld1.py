@@ -105,7 +105,7 @@ def add_gipaw_core_orbitals(upf_text: str, orbitals: list[tuple[str, int, int, n
     new_header = re.sub(r'paw_as_gipaw="[^"]*"', 'paw_as_gipaw="true"', new_header)
     if "paw_as_gipaw" not in new_header:
         raise ValueError("UPF header has no paw_as_gipaw attribute (not a UPF v2 PAW dataset?)")
-    blocks = [f'  <PP_GIPAW gipaw_data_format="2">', f'    <PP_GIPAW_CORE_ORBITALS number_of_core_orbitals="{len(orbitals)}">']
+    blocks = ['  <PP_GIPAW gipaw_data_format="2">', f'    <PP_GIPAW_CORE_ORBITALS number_of_core_orbitals="{len(orbitals)}">']
     for i, (label, n, l, u) in enumerate(orbitals, start=1):
         if len(u) != mesh:
             raise ValueError(f"core orbital {label}: {len(u)} points, the dataset's mesh has {mesh}")
