@@ -14,6 +14,7 @@ include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.structure_report.output,
         rules.align_spectra.output,
@@ -23,4 +24,3 @@ rule all:
         expand(rules.linear_baseline.output.metrics, window=WINDOWS),
         expand(rules.averaged_evaluation.output.metrics, window=WINDOWS),
         rules.reproduction_report.output,
-    default_target: True

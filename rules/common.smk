@@ -1,6 +1,5 @@
 # Helpers shared by every stage: config validation at start-up, paths, wildcards.
 
-import os
 import sys
 from pathlib import Path
 
@@ -9,12 +8,13 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The workflow's own package, importable here and in every job (scripts and
-# subprocesses inherit PYTHONPATH), whether or not it is pip-installed.
-WORKFLOW_DIR = Path(workflow.basedir)  # the repository, also when run with --directory elsewhere
-SRC = str(WORKFLOW_DIR / "src")
-sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+# The workflow's own package, importable here whether or not it is pip-installed.
+# Jobs find it through scripts/siox_xanes (a link to src/siox_xanes): Snakemake puts
+# the scripts folder on sys.path of every script, in any software environment.
+WORKFLOW_DIR = Path(
+    workflow.basedir
+)  # the repository, also when run with --directory elsewhere
+sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
 from siox_xanes.config import ConfigError, check_config
 
@@ -65,7 +65,11 @@ def structure_of(wildcards):
 def _sites(cell):
     if cell.startswith("ref_"):
         ref = XANES["references"][cell[4:]]
-        n_si = reference_crystal(cell[4:], ref["repeat"]).get_chemical_symbols().count("Si")
+        n_si = (
+            reference_crystal(cell[4:], ref["repeat"])
+            .get_chemical_symbols()
+            .count("Si")
+        )
         return select_sites(n_si, ref["sites"], XANES["site_seed"], cell)
     x = cell[1:].split("_seed")[0]
     n_si = config["structures"]["compositions"][x]["Si"]

@@ -6,14 +6,14 @@ rule site_rdf:
         structure=structure_of,
     output:
         rdf="results/dataset/{cell}/site_rdf.nc",
-    params:
-        dataset=config["dataset"],
-        cutoffs=config["validation"]["cutoffs"],
-        sites=lambda wc: SITES[wc.cell],
     log:
         "logs/site_rdf/{cell}.log",
     conda:
         "../envs/report.yaml"
+    params:
+        dataset=config["dataset"],
+        cutoffs=config["validation"]["cutoffs"],
+        sites=lambda wc: SITES[wc.cell],
     script:
         "../scripts/site_rdf.py"
 
@@ -30,17 +30,17 @@ rule dataset_cubes:
     output:
         sites="results/dataset/spectra_sites.nc",
         systems="results/dataset/spectra_systems.nc",
-    params:
-        cells=GLASS_CELLS,
-        sites={c: SITES[c] for c in GLASS_CELLS},
-        dataset=config["dataset"],
-        xanes=XANES,
-        config=config,
     log:
         "logs/dataset_cubes.log",
     benchmark:
         "benchmarks/dataset_cubes.tsv"
     conda:
         "../envs/report.yaml"
+    params:
+        cells=GLASS_CELLS,
+        sites={c: SITES[c] for c in GLASS_CELLS},
+        dataset=config["dataset"],
+        xanes=XANES,
+        config=config,
     script:
         "../scripts/dataset_cubes.py"

@@ -18,20 +18,20 @@ rule train_model:
         predictions="results/learning/window_{window}/{target}/predictions.nc",
         metrics="results/learning/window_{window}/{target}/metrics.json",
         learning_curve="results/learning/window_{window}/{target}/learning_curve.csv",
-    params:
-        window=lambda wc: LEARNING["windows"][wc.window],
-        learning=LEARNING,
-        config=config,
-    threads: 2
-    resources:
-        runtime=240,
-        mem_mb=8000,
     log:
         "logs/train_model/{window}_{target}.log",
     benchmark:
         "benchmarks/train_model/{window}_{target}.tsv"
     conda:
         "../envs/ml.yaml"
+    threads: 2
+    resources:
+        runtime=240,
+        mem_mb=8000,
+    params:
+        window=lambda wc: LEARNING["windows"][wc.window],
+        learning=LEARNING,
+        config=config,
     script:
         "../scripts/train_model.py"
 
@@ -41,12 +41,12 @@ rule linear_baseline:
         sites=rules.dataset_cubes.output.sites,
     output:
         metrics="results/learning/window_{window}/valence/baseline_metrics.json",
-    params:
-        window=lambda wc: LEARNING["windows"][wc.window],
     log:
         "logs/linear_baseline/{window}.log",
     conda:
         "../envs/ml.yaml"
+    params:
+        window=lambda wc: LEARNING["windows"][wc.window],
     script:
         "../scripts/linear_baseline.py"
 

@@ -13,16 +13,20 @@ rule figure:
     input:
         unpack(lambda wc: {key: input_path(key) for key in FIGURES[wc.fig][1]}),
     output:
-        png=report("results/figures/{fig}.png", caption="../report/figure.rst", category="Figures"),
+        png=report(
+            "results/figures/{fig}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+        ),
         pdf="results/figures/{fig}.pdf",
-    params:
-        windows=LEARNING["windows"],
-    wildcard_constraints:
-        fig="|".join(FIGURES),
     log:
         "logs/figure/{fig}.log",
+    wildcard_constraints:
+        fig="|".join(FIGURES),
     conda:
         "../envs/report.yaml"
+    params:
+        windows=LEARNING["windows"],
     script:
         "../scripts/figure.py"
 
@@ -40,12 +44,12 @@ rule reproduction_report:
         figures=expand("results/figures/{fig}.png", fig=REPORT_FIGURES),
     output:
         report="results/report.md",
-    params:
-        config=config,
-        windows=WINDOWS,
     log:
         "logs/reproduction_report.log",
     conda:
         "../envs/report.yaml"
+    params:
+        config=config,
+        windows=WINDOWS,
     script:
         "../scripts/reproduction_report.py"

@@ -4,12 +4,12 @@
 rule random_network:
     output:
         structure="results/structures/x{x}/seed{seed}/initial.extxyz",
-    params:
-        structures=config["structures"],
     log:
         "logs/random_network/x{x}_seed{seed}.log",
     conda:
         "../envs/structures.yaml"
+    params:
+        structures=config["structures"],
     script:
         "../scripts/random_network.py"
 
@@ -21,19 +21,19 @@ rule melt_quench:
         structure="results/structures/x{x}/seed{seed}/quenched.extxyz",
         trace="results/structures/x{x}/seed{seed}/thermo.csv",
         lammps_log="results/structures/x{x}/seed{seed}/lammps.log",
-    params:
-        md=config["md"],
-    threads: config["md"]["mpi_ranks"]
-    resources:
-        tasks=config["md"]["mpi_ranks"],
-        mem_mb=2000,
-        runtime=config["md"]["runtime_min"],
     log:
         "logs/melt_quench/x{x}_seed{seed}.log",
     benchmark:
         "benchmarks/melt_quench/x{x}_seed{seed}.tsv"
     conda:
         "../envs/structures.yaml"
+    threads: config["md"]["mpi_ranks"]
+    resources:
+        tasks=config["md"]["mpi_ranks"],
+        mem_mb=2000,
+        runtime=config["md"]["runtime_min"],
+    params:
+        md=config["md"],
     script:
         "../scripts/melt_quench.py"
 
@@ -43,12 +43,12 @@ rule validate_cell:
         structure=rules.melt_quench.output.structure,
     output:
         report="results/structures/x{x}/seed{seed}/validation.json",
-    params:
-        validation=config["validation"],
     log:
         "logs/validate_cell/x{x}_seed{seed}.log",
     conda:
         "../envs/structures.yaml"
+    params:
+        validation=config["validation"],
     script:
         "../scripts/validate_cell.py"
 

@@ -14,14 +14,14 @@ rule pseudopotentials:
         O=f"{PSEUDO}/O.pbe-paw.UPF",
         core=f"{PSEUDO}/Si_hole.1s.core",
         manifest=f"{PSEUDO}/manifest.json",
-    params:
-        tests=XANES["pseudo_tests"],
-        max_error_mRy=XANES["max_test_error_mRy"],
-        ld1_logs="logs/pseudopotentials",
     log:
         "logs/pseudopotentials/pseudopotentials.log",
     conda:
         "../envs/qe.yaml"
+    params:
+        tests=XANES["pseudo_tests"],
+        max_error_mRy=XANES["max_test_error_mRy"],
+        ld1_logs="logs/pseudopotentials",
     script:
         "../scripts/pseudopotentials.py"
 
@@ -29,12 +29,12 @@ rule pseudopotentials:
 rule reference_structure:
     output:
         structure="results/references/{name}.extxyz",
-    params:
-        references=XANES["references"],
     log:
         "logs/reference_structure/{name}.log",
     conda:
         "../envs/structures.yaml"
+    params:
+        references=XANES["references"],
     script:
         "../scripts/reference_structure.py"
 
@@ -48,21 +48,23 @@ rule ground_state:
         rho_valence=temp("results/xanes/{cell}/rho_valence.cube"),
         rho_all_electron=temp("results/xanes/{cell}/rho_all_electron.cube"),
         density=temp(directory("results/xanes/{cell}/ground_state_density")),
-    params:
-        xanes=XANES,
-    threads: XANES["mpi_ranks"]
-    resources:
-        tasks=XANES["mpi_ranks"],
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc, attempt: XANES["runtime_min"]["ground_state"] * attempt,
-        scf_attempt=lambda wc, attempt: attempt,
-    retries: len(XANES["mixing_beta"]) - 1
     log:
         "logs/ground_state/{cell}.log",
     benchmark:
         "benchmarks/ground_state/{cell}.tsv"
+    retries: len(XANES["mixing_beta"]) - 1
     conda:
         "../envs/qe.yaml"
+    threads: XANES["mpi_ranks"]
+    resources:
+        tasks=XANES["mpi_ranks"],
+        mem_mb=lambda wc, attempt: XANES["mpi_ranks"]
+        * XANES["mem_mb_per_rank"]
+        * attempt,
+        runtime=lambda wc, attempt: XANES["runtime_min"]["ground_state"] * attempt,
+        scf_attempt=lambda wc, attempt: attempt,
+    params:
+        xanes=XANES,
     script:
         "../scripts/ground_state.py"
 
@@ -94,30 +96,37 @@ rule core_hole_xanes:
     output:
         spectrum="results/xanes/{cell}/site{site}/spectrum.csv",
         summary="results/xanes/{cell}/site{site}/site.json",
-    params:
-        xanes=XANES,
-        failures="results/xanes/failures",
-    threads: XANES["mpi_ranks"]
-    resources:
-        tasks=XANES["mpi_ranks"],
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc, attempt: XANES["runtime_min"]["core_hole"] * attempt,
-        scf_attempt=lambda wc, attempt: attempt,
-    retries: len(XANES["mixing_beta"]) - 1
     log:
         "logs/core_hole_xanes/{cell}_site{site}.log",
     benchmark:
         "benchmarks/core_hole_xanes/{cell}_site{site}.tsv"
+    retries: len(XANES["mixing_beta"]) - 1
     conda:
         "../envs/qe.yaml"
+    threads: XANES["mpi_ranks"]
+    resources:
+        tasks=XANES["mpi_ranks"],
+        mem_mb=lambda wc, attempt: XANES["mpi_ranks"]
+        * XANES["mem_mb_per_rank"]
+        * attempt,
+        runtime=lambda wc, attempt: XANES["runtime_min"]["core_hole"] * attempt,
+        scf_attempt=lambda wc, attempt: attempt,
+    params:
+        xanes=XANES,
+        failures="results/xanes/failures",
     script:
         "../scripts/core_hole_xanes.py"
 
 
 rule align_spectra:
     input:
-        sites=site_files("results/xanes/{cell}/site{site}/site.json", GLASS_CELLS + REFERENCE_CELLS),
-        spectra=site_files("results/xanes/{cell}/site{site}/spectrum.csv", GLASS_CELLS + REFERENCE_CELLS),
+        sites=site_files(
+            "results/xanes/{cell}/site{site}/site.json", GLASS_CELLS + REFERENCE_CELLS
+        ),
+        spectra=site_files(
+            "results/xanes/{cell}/site{site}/spectrum.csv",
+            GLASS_CELLS + REFERENCE_CELLS,
+        ),
         pseudo_manifest=rules.pseudopotentials.output.manifest,
     output:
         spectra="results/xanes/spectra_on_grid.nc",
@@ -128,11 +137,11 @@ rule align_spectra:
             category="Figures",
         ),
         figure_pdf="results/figures/fig_s1_references.pdf",
-    params:
-        xanes=XANES,
     log:
         "logs/align_spectra.log",
     conda:
         "../envs/report.yaml"
+    params:
+        xanes=XANES,
     script:
         "../scripts/align_spectra.py"

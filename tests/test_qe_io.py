@@ -118,3 +118,6 @@ def test_core_file_layout_is_what_xspectra_reads():
 def test_mpi_prefix():
     assert mpi_prefix("mpirun -np {ranks}", 1) == []
     assert mpi_prefix("srun -n {ranks} --cpu-bind=cores", 4) == ["srun", "-n", "4", "--cpu-bind=cores"]
+    # 'auto': srun as a job step inside a SLURM allocation, OpenMPI's mpirun elsewhere
+    assert mpi_prefix("auto", 2, environ={}) == ["mpirun", "-np", "2"]
+    assert mpi_prefix("auto", 4, environ={"SLURM_JOB_ID": "17"}) == ["srun", "--overlap", "-n", "4"]

@@ -1,17 +1,12 @@
 """The Snakemake DAG: dry runs of both presets, bad config, a tiny real run."""
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+from conftest import ROOT, run_snakemake as run
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -27,13 +22,6 @@ def job_counts(output: str) -> dict[str, int]:
         elif in_table and counts and not parts:
             break
     return counts
-
-
-def run(args, cwd, check=True):
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:])
-    return proc
 
 
 def workdir_with(tmp_path: Path, config: dict) -> Path:
@@ -76,11 +64,9 @@ def test_schema_error_names_the_key(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_workflow_end_to_end(tmp_path):
+def test_tiny_workflow_end_to_end(tiny_local_run):
     """Two compositions, one seed, tiny references: MD, QE, Bader and alignment for real."""
-    shutil.copy(ROOT / "tests/data/config_tiny.yaml", tmp_path / "config.yaml")
-    # two sites are too few to train on: the learning rules run on a synthetic cube below
-    run(["--cores", "2", "results/dataset/spectra_sites.nc", "results/structures/validation_cells.csv"], cwd=tmp_path)
+    tmp_path = tiny_local_run
     res = tmp_path / "results"
     cells = pd.read_csv(res / "structures/validation_cells.csv")
     assert list(cells["x"]) == [0.0, 2.0] and list(cells["n_si"]) == [20, 9]

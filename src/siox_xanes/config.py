@@ -90,6 +90,6 @@ def xanes_problems(xanes: dict) -> list[str]:
         problems.append(f"xanes.grid: stop ({grid['stop']}) must be above start ({grid['start']})")
     if xanes["emax_eV"] <= xanes["emin_eV"]:
         problems.append("xanes.emax_eV: must be above xanes.emin_eV")
-    if xanes["mpi_ranks"] > 1 and "{ranks}" not in xanes["launcher"]:
+    if xanes["mpi_ranks"] > 1 and xanes["launcher"] != "auto" and "{ranks}" not in xanes["launcher"]:
         problems.append(f"xanes.launcher: '{xanes['launcher']}' has no {{ranks}} placeholder for the {xanes['mpi_ranks']} MPI ranks")
     return problems
