@@ -15,6 +15,7 @@ from siox_xanes.qe.ld1 import (
     with_test_configuration,
 )
 from siox_xanes.qe.pw import parse_pw_output, pw_input, read_xspectra_dat, species_for, xspectra_input
+from siox_xanes.mpi_env import without_slurm_step
 from siox_xanes.qe.runner import mpi_prefix
 
 DATA = ROOT / "tests/data/qe"
@@ -121,3 +122,8 @@ def test_mpi_prefix():
     # 'auto': srun as a job step inside a SLURM allocation, OpenMPI's mpirun elsewhere
     assert mpi_prefix("auto", 2, environ={}) == ["mpirun", "-np", "2"]
     assert mpi_prefix("auto", 4, environ={"SLURM_JOB_ID": "17"}) == ["srun", "--overlap", "-n", "4"]
+
+
+def test_singleton_environment_drops_the_slurm_step():
+    env = without_slurm_step({"PATH": "/bin", "SLURM_STEP_ID": "0", "SLURM_JOB_ID": "7", "PMIX_RANK": "0", "PMI_FD": "3"})
+    assert env == {"PATH": "/bin"}

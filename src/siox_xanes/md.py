@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ATOMIC_MASS, SPECIES
+from .mpi_env import without_slurm_step
 
 ATM_IN_BAR = 1.01325  # LAMMPS metal units give pressure in bar
 
@@ -154,7 +155,8 @@ def run_lammps(commands: list[str], workdir: Path, log_file: Path, ranks: int = 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "in.lammps").write_text("\n".join(commands) + "\n")
-    env = dict(os.environ)
+    # mpiexec of the wheel forks its ranks on this node, also inside a SLURM job
+    env = without_slurm_step() if launcher == "auto" else dict(os.environ)
     libdir = mpich_libdir()
     if libdir:
         env["LD_LIBRARY_PATH"] = f"{libdir}:{env.get('LD_LIBRARY_PATH', '')}".rstrip(":")

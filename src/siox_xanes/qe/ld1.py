@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..mpi_env import without_slurm_step
+
 
 class QEError(RuntimeError):
     """A Quantum ESPRESSO program failed; the message names the file to look at."""
@@ -26,7 +28,9 @@ def run_program(exe: str, input_text: str, workdir: Path, out_name: str, argv_pr
     out_path = workdir / out_name
     (workdir / "CRASH").unlink(missing_ok=True)
     with open(in_path) as stdin, open(out_path, "w") as stdout:
-        rc = subprocess.run([*argv_prefix, exe], stdin=stdin, stdout=stdout, stderr=subprocess.STDOUT, cwd=workdir).returncode
+        env = None if argv_prefix else without_slurm_step()  # srun needs the job's variables
+        rc = subprocess.run([*argv_prefix, exe], stdin=stdin, stdout=stdout, stderr=subprocess.STDOUT, cwd=workdir,
+                            env=env).returncode
     text = out_path.read_text(errors="replace")
     m = re.search(r"Error in routine (\S+).*?\n\s*(.+?)\n", text, re.S)
     if rc != 0 or m or (workdir / "CRASH").exists():

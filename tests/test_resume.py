@@ -1,0 +1,72 @@
+"""Resuming after a crash: SIGKILL the whole run in the per-site DFT stage, run the
+same command again, and get what an uninterrupted run gets, without redoing sites."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SNAKEMAKE, TINY_TARGETS, assert_same_results, run_snakemake, tiny_workdir
+
+
+def site_state(workdir: Path):
+    """(finished, running) core-hole sites: a job's log exists from its start, its
+    site.json only once it is done."""
+    started = {p.stem for p in workdir.glob("logs/core_hole_xanes/*.log")}
+    finished = {f"{p.parent.parent.name}_{p.parent.name}" for p in workdir.glob("results/xanes/*/site*/site.json")}
+    return finished, started - finished
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of the run's session (Snakemake, its jobs, mpirun, pw.x),
+    as a node failure would."""
+    os.killpg(sid, signal.SIGKILL)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getsid(int(pid)) == sid:
+                os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_site_stage_then_the_same_command(tiny_local_run, tmp_path):
+    workdir = tiny_workdir(tmp_path / "run")
+    command = ["--cores", "2", *TINY_TARGETS]
+    with open(tmp_path / "first.log", "w") as log:
+        first = subprocess.Popen([*SNAKEMAKE, *command], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    deadline = time.monotonic() + 900
+    while True:
+        finished, running = site_state(workdir)
+        if finished and running:
+            break
+        assert first.poll() is None, "the run ended before the site stage could be interrupted"
+        assert time.monotonic() < deadline, "no site finished in 15 minutes"
+        time.sleep(0.5)
+    time.sleep(5)  # well inside the running site's SCF
+    finished, running = site_state(workdir)
+    assert running, "the running site finished in the meantime; nothing to interrupt"
+    kill_session(first.pid)
+    first.wait()
+    done_before = {s: workdir / "results/xanes" / s.rsplit("_", 1)[0] / s.rsplit("_", 1)[1] / "site.json" for s in finished}
+    stamps = {s: (p.stat().st_mtime_ns, p.read_bytes()) for s, p in done_before.items()}
+
+    # A killed Snakemake leaves its lock behind: --unlock, then the very same command.
+    run_snakemake(["--unlock"], cwd=workdir)
+    second = run_snakemake(command, cwd=workdir)
+    ran = second.stdout + second.stderr
+
+    for s, path in done_before.items():  # finished sites were neither rerun nor rewritten
+        assert (path.stat().st_mtime_ns, path.read_bytes()) == stamps[s], f"{s} was rewritten"
+        cell, site = s.rsplit("_site", 1)
+        assert f"wildcards: cell={cell}, site={site}\n" not in ran, f"{s} was recomputed"
+    for s in running:  # the interrupted site was redone from the start
+        cell, site = s.rsplit("_site", 1)
+        assert f"wildcards: cell={cell}, site={site}" in ran
+        assert (workdir / f"results/xanes/{cell}/site{site}/site.json").exists()
+    assert not list((workdir / "results").rglob("*.tmp"))
+    assert_same_results(workdir, tiny_local_run, rtol=0.0)
