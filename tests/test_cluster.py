@@ -124,19 +124,30 @@ def slurm_cluster():
 
 
 def squeue_rows():
-    """Every job slurmctld remembers (MinJobAge is an hour): id, comment, state, limit."""
-    out = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%k|%T|%l"],
+    """Every job slurmctld remembers (MinJobAge is an hour): id, comment, state, limit, elapsed."""
+    out = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%k|%T|%l|%M"],
                          capture_output=True, text=True, check=True).stdout
-    return [dict(zip(("id", "comment", "state", "limit"), line.split("|"))) for line in out.splitlines() if line]
+    return [dict(zip(("id", "comment", "state", "limit", "elapsed"), line.split("|"))) for line in out.splitlines() if line]
 
 
-def kill_at_time_limit(workdir: Path, site_log: str, done: threading.Event, killed: list):
-    """Once the site's job runs, cut its SLURM time limit to zero: slurmctld then kills
-    it exactly as at a real time limit (state TIMEOUT)."""
+def seconds(elapsed: str) -> int:
+    """squeue's [[D-]H:]M:SS as seconds."""
+    days, _, hms = elapsed.rpartition("-")
+    total = 0
+    for part in hms.split(":"):
+        total = 60 * total + int(part)
+    return total + 86400 * int(days or 0)
+
+
+def kill_at_time_limit(workdir: Path, site_log: Path, done: threading.Event, killed: list):
+    """Once the site's first attempt is inside its QE run, cut its SLURM time limit to
+    zero: slurmctld then kills it exactly as at a real time limit (state TIMEOUT)."""
     while not done.is_set() and not killed:
-        if (workdir / site_log).exists():
+        if site_log.exists() and "attempt 1" in site_log.read_text():
             running = [r for r in squeue_rows() if r["state"] == "RUNNING" and r["comment"].startswith("rule_core_hole_xanes")]
-            if len(running) == 1:  # one QE job fills the 2-CPU node, so it is this site's
+            # one QE job fills the 2-CPU node, so the running one is this site's; 10 s in,
+            # its srun step exists (a job cut before that fails on its own instead)
+            if len(running) == 1 and seconds(running[0]["elapsed"]) >= 10:
                 subprocess.run(["scontrol", "update", f"jobid={running[0]['id']}", "timelimit=0"], check=True)
                 killed.append(running[0])
         time.sleep(0.5)
@@ -145,7 +156,8 @@ def kill_at_time_limit(workdir: Path, site_log: str, done: threading.Event, kill
 @pytest.mark.slow
 def test_tiny_config_through_the_slurm_profile(slurm_cluster, tiny_local_run, tmp_path):
     workdir = tiny_workdir(tmp_path / "run")
-    site_log = "logs/core_hole_xanes/x2.00_seed7_site0.log"  # the longest site (~80 s)
+    site_log = workdir / "logs/core_hole_xanes/x2.00_seed7_site0.log"  # the longest site (~80 s)
+    earlier = {r["id"] for r in squeue_rows()}  # jobs of other runs on this SLURM
     done, killed = threading.Event(), []
     watcher = threading.Thread(target=kill_at_time_limit, args=(workdir, site_log, done, killed), daemon=True)
     watcher.start()
@@ -164,7 +176,7 @@ def test_tiny_config_through_the_slurm_profile(slurm_cluster, tiny_local_run, tm
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (tmp_path / "wall_seconds.txt").write_text(f"{wall:.1f}\n")
 
-    rows = squeue_rows()
+    rows = [r for r in squeue_rows() if r["id"] not in earlier]
     # every job went through sbatch: each rule of the DAG has SLURM jobs, all of them ended well
     rules = {r["comment"][5:].split("_wildcards_")[0] for r in rows if r["comment"].startswith("rule_")}
     assert rules >= {"random_network", "melt_quench", "validate_cell", "structure_report", "pseudopotentials",
