@@ -11,9 +11,8 @@ min_version("9.0")
 # The workflow's own package, importable here whether or not it is pip-installed.
 # Jobs find it through scripts/siox_xanes (a link to src/siox_xanes): Snakemake puts
 # the scripts folder on sys.path of every script, in any software environment.
-WORKFLOW_DIR = Path(
-    workflow.basedir
-)  # the repository, also when run with --directory elsewhere
+# WORKFLOW_DIR: the repository, also when run with --directory elsewhere.
+WORKFLOW_DIR = Path(workflow.basedir)
 sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
 from siox_xanes.config import ConfigError, check_config
