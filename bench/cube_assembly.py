@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from siox_xanes.dataset import assemble
+from siox_xanes.dataset.cubes import assemble
 
 ROOT = Path(__file__).resolve().parent.parent
 

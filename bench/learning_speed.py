@@ -15,7 +15,8 @@ import warnings
 
 import numpy as np
 
-from siox_xanes.learn import NetConfig, cross_validate, fit, metrics
+from siox_xanes.learning.metrics import metrics
+from siox_xanes.learning.nets import NetConfig, cross_validate, fit
 
 GRID = np.linspace(1830, 1880, 256)
 R = (np.arange(256) + 0.5) * 5.0 / 256

@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from siox_xanes.config import lattice_from_config
-from siox_xanes.md import MeltQuench, melt_quench
-from siox_xanes.network import build_network
+from siox_xanes.structures.md import MeltQuench, melt_quench
+from siox_xanes.structures.lattice import build_network
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def main():
     best = {}
     for name, structures, x in cells:
         n = structures["compositions"][x]
-        atoms = build_network(n["Si"], n["O"], lattice_from_config(structures), 1, x)
+        atoms = build_network(n["Si"], n["O"], lattice_from_config(structures["lattice"]), 1, x)
         steps = max(1000, int(args.atom_steps / len(atoms)))
         for ranks in args.ranks:
             sec = measure(atoms, steps, ranks) - measure(atoms, 1, ranks)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from siox_xanes.qe.calc import core_hole_site, ground_state
-from siox_xanes.references import reference_crystal
+from siox_xanes.spectra.calc import core_hole_site, ground_state
+from siox_xanes.spectra.references import reference_crystal
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCH = f"/usr/lib/{os.uname().machine}-linux-gnu"

@@ -1,4 +1,13 @@
-# Helpers shared by every stage: config validation at start-up, paths, wildcards.
+# Helpers shared by every stage: config validation at start-up, cells and sites of the DAG,
+# and the params each rule hands to its script.
+#
+# Building the DAG needs Snakemake alone: the modules imported here use the standard
+# library only (tests/test_workflow.py builds the DAG with the scientific stack blocked).
+#
+# Params hold exactly the values a rule's outputs depend on, because Snakemake reruns a
+# job whose params changed. Resources (time, memory, ranks), launchers and provenance
+# never go through params: scripts read them from snakemake.resources / snakemake.config,
+# which Snakemake does not compare.
 
 import sys
 from pathlib import Path
@@ -15,7 +24,10 @@ min_version("9.0")
 WORKFLOW_DIR = Path(workflow.basedir)
 sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 
+from siox_xanes import layout
 from siox_xanes.config import ConfigError, check_config
+from siox_xanes.spectra.references import reference_si_count
+from siox_xanes.spectra.sites import select_sites
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -23,14 +35,17 @@ try:
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
-COMPOSITIONS = list(config["structures"]["compositions"])
-SEEDS = [str(s) for s in config["structures"]["seeds"]]
+STRUCTURES = config["structures"]
+MD = config["md"]
+XANES = config["xanes"]
+COMPOSITIONS = list(STRUCTURES["compositions"])
+SEEDS = [str(s) for s in STRUCTURES["seeds"]]
 
 
 wildcard_constraints:
-    x=r"[0-2]\.\d\d",
+    x=layout.X_PATTERN,
     seed=r"\d+",
-    cell=r"(x[0-2]\.\d\d_seed\d+|ref_[a-z_]+)",
+    cell=layout.CELL_PATTERN,
     site=r"\d+",
 
 
@@ -40,39 +55,29 @@ def all_cells(pattern):
 
 
 # Cells of the XANES stage: every quenched glass, plus the crystalline references.
-from siox_xanes.references import reference_crystal
-from siox_xanes.xanes import select_sites
-
-XANES = config["xanes"]
-GLASS_CELLS = [f"x{x}_seed{s}" for x in COMPOSITIONS for s in SEEDS]
-REFERENCE_CELLS = [f"ref_{name}" for name in XANES["references"]]
-
-
-def glass_structure(cell):
-    """Quenched structure of glass cell ``x{x}_seed{seed}``."""
-    x, seed = cell[1:].split("_seed")
-    return f"results/structures/x{x}/seed{seed}/quenched.extxyz"
+GLASS_CELLS = [layout.glass_cell(x, s) for x in COMPOSITIONS for s in SEEDS]
+REFERENCE_CELLS = [layout.reference_cell(name) for name in XANES["references"]]
 
 
 def structure_of(wildcards):
-    """Structure file of a XANES cell: a quenched glass or a reference crystal."""
-    if wildcards.cell.startswith("ref_"):
-        return f"results/references/{wildcards.cell[4:]}.extxyz"
-    return glass_structure(wildcards.cell)
+    return layout.structure_path(wildcards.cell)
+
+
+def n_si_of(cell):
+    if layout.is_reference(cell):
+        name = layout.reference_name(cell)
+        return reference_si_count(name, XANES["references"][name]["repeat"])
+    x, _ = layout.parse_glass_cell(cell)
+    return STRUCTURES["compositions"][x]["Si"]
 
 
 def _sites(cell):
-    if cell.startswith("ref_"):
-        ref = XANES["references"][cell[4:]]
-        n_si = (
-            reference_crystal(cell[4:], ref["repeat"])
-            .get_chemical_symbols()
-            .count("Si")
-        )
-        return select_sites(n_si, ref["sites"], XANES["site_seed"], cell)
-    x = cell[1:].split("_seed")[0]
-    n_si = config["structures"]["compositions"][x]["Si"]
-    return select_sites(n_si, XANES["sites_per_cell"], XANES["site_seed"], cell)
+    per_cell = (
+        XANES["references"][layout.reference_name(cell)]["sites"]
+        if layout.is_reference(cell)
+        else XANES["sites_per_cell"]
+    )
+    return select_sites(n_si_of(cell), per_cell, XANES["site_seed"], cell)
 
 
 # Fixed by the config alone, so the DAG needs no checkpoint.
@@ -82,3 +87,44 @@ SITES = {cell: _sites(cell) for cell in GLASS_CELLS + REFERENCE_CELLS}
 def site_files(pattern, cells):
     """``pattern`` (with {cell} and {site}) for every selected site of ``cells``."""
     return [pattern.format(cell=c, site=s) for c in cells for s in SITES[c]]
+
+
+def subset(mapping, keys):
+    """The entries ``keys`` of a config block: what a rule's result depends on."""
+    return {k: mapping[k] for k in keys}
+
+
+# What a result depends on, per stage (see the comment at the top).
+MD_PROTOCOL_KEYS = [
+    "potential",
+    "timestep_fs",
+    "melt_temperature_K",
+    "hold_ps",
+    "quench_ps",
+    "final_temperature_K",
+    "pressure_atm",
+    "tdamp_ps",
+    "pdamp_ps",
+    "trace_every",
+]
+# An SCF result: cut-offs, k-points, smearing, convergence and the retry schedule of
+# mixing and iteration limits (an attempt's mixing is one entry of it).
+SCF_KEYS = [
+    "ecutwfc_Ry",
+    "ecutrho_Ry",
+    "scf_kpoints",
+    "degauss_Ry",
+    "conv_thr_per_atom",
+    "mixing_beta",
+    "electron_maxstep",
+]
+SPECTRUM_KEYS = [
+    *SCF_KEYS,
+    "xspectra_kpoints",
+    "gamma_eV",
+    "emin_eV",
+    "emax_eV",
+    "n_energy_points",
+    "start_from_ground_state",
+]
+ALIGNMENT_KEYS = ["grid", "experiment_main_peak_eV", "main_peak_window_eV"]

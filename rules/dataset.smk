@@ -5,13 +5,14 @@ rule site_rdf:
     input:
         structure=structure_of,
     output:
-        rdf="results/dataset/{cell}/site_rdf.nc",
+        rdf=layout.SITE_RDF,
     log:
         "logs/site_rdf/{cell}.log",
     conda:
-        "../envs/report.yaml"
+        "../envs/analysis.yaml"
     params:
-        dataset=config["dataset"],
+        r_max=config["dataset"]["rdf_r_max"],
+        bins=config["dataset"]["rdf_bins"],
         cutoffs=config["validation"]["cutoffs"],
         sites=lambda wc: SITES[wc.cell],
     script:
@@ -23,24 +24,23 @@ rule dataset_cubes:
         spectra=rules.align_spectra.output.spectra,
         alignment=rules.align_spectra.output.alignment,
         pseudo_manifest=rules.pseudopotentials.output.manifest,
-        structures=[glass_structure(c) for c in GLASS_CELLS],
-        bader=expand(rules.bader_charges.output.charges, cell=GLASS_CELLS),
-        rdf=expand(rules.site_rdf.output.rdf, cell=GLASS_CELLS),
-        ground_states=expand(rules.ground_state.output.summary, cell=GLASS_CELLS),
+        structures=[layout.structure_path(c) for c in GLASS_CELLS],
+        bader=expand(layout.BADER_CHARGES, cell=GLASS_CELLS),
+        rdf=expand(layout.SITE_RDF, cell=GLASS_CELLS),
+        ground_states=expand(layout.GROUND_STATE_SUMMARY, cell=GLASS_CELLS),
     output:
-        sites="results/dataset/spectra_sites.nc",
-        systems="results/dataset/spectra_systems.nc",
+        sites=layout.SITE_CUBE,
+        systems=layout.SYSTEM_CUBE,
     log:
         "logs/dataset_cubes.log",
     benchmark:
         "benchmarks/dataset_cubes.tsv"
     conda:
-        "../envs/report.yaml"
+        "../envs/analysis.yaml"
     params:
-        cells=GLASS_CELLS,
+        # the glass cells and their sites, in the cubes' order
         sites={c: SITES[c] for c in GLASS_CELLS},
-        dataset=config["dataset"],
-        xanes=XANES,
-        config=config,
+        test_fraction=config["dataset"]["test_fraction"],
+        split_seed=config["dataset"]["split_seed"],
     script:
         "../scripts/dataset_cubes.py"

@@ -2,7 +2,7 @@
 
 LEARNING = config["learning"]
 WINDOWS = list(LEARNING["windows"])
-TARGETS = ["valence", "rdf"]
+TARGETS = list(layout.TARGETS)
 
 
 wildcard_constraints:
@@ -15,8 +15,8 @@ rule train_model:
         sites=rules.dataset_cubes.output.sites,
     output:
         model="results/learning/window_{window}/{target}/model.pt",
-        predictions="results/learning/window_{window}/{target}/predictions.nc",
-        metrics="results/learning/window_{window}/{target}/metrics.json",
+        predictions=layout.PREDICTIONS,
+        metrics=layout.METRICS,
         learning_curve="results/learning/window_{window}/{target}/learning_curve.csv",
     log:
         "logs/train_model/{window}_{target}.log",
@@ -30,8 +30,10 @@ rule train_model:
         mem_mb=8000,
     params:
         window=lambda wc: LEARNING["windows"][wc.window],
-        learning=LEARNING,
-        config=config,
+        seed=LEARNING["seed"],
+        cv_folds=LEARNING["cv_folds"],
+        training=LEARNING["training"],
+        candidates=lambda wc: LEARNING["candidates"][wc.target],
     script:
         "../scripts/train_model.py"
 
@@ -40,7 +42,7 @@ rule linear_baseline:
     input:
         sites=rules.dataset_cubes.output.sites,
     output:
-        metrics="results/learning/window_{window}/valence/baseline_metrics.json",
+        metrics=layout.BASELINE_METRICS,
     log:
         "logs/linear_baseline/{window}.log",
     conda:
@@ -54,11 +56,13 @@ rule linear_baseline:
 rule averaged_evaluation:
     input:
         systems=rules.dataset_cubes.output.systems,
-        valence="results/learning/window_{window}/valence/model.pt",
-        rdf="results/learning/window_{window}/rdf/model.pt",
+        valence=expand(
+            rules.train_model.output.model, target="valence", allow_missing=True
+        ),
+        rdf=expand(rules.train_model.output.model, target="rdf", allow_missing=True),
     output:
-        metrics="results/learning/window_{window}/averaged_metrics.json",
-        predictions="results/learning/window_{window}/averaged_predictions.nc",
+        metrics=layout.AVERAGED_METRICS,
+        predictions=layout.AVERAGED_PREDICTIONS,
     log:
         "logs/averaged_evaluation/{window}.log",
     conda:

@@ -1,9 +1,9 @@
 # Stage 5: the paper's figures and the reproduction report.
 
-from siox_xanes.figures import FIGURES, figures_for, input_path
+from siox_xanes.report.catalog import figure_inputs, input_path
 
-# Figures of the windows in the config (a run without sub-windows makes fewer).
-REPORT_FIGURES = figures_for(WINDOWS)
+ABLATION = LEARNING.get("ablation", {})
+FIGURE_INPUTS = figure_inputs(ABLATION)
 
 
 report: "../report/workflow.rst"
@@ -11,7 +11,7 @@ report: "../report/workflow.rst"
 
 rule figure:
     input:
-        unpack(lambda wc: {key: input_path(key) for key in FIGURES[wc.fig][1]}),
+        unpack(lambda wc: {key: input_path(key) for key in FIGURE_INPUTS[wc.fig]}),
     output:
         png=report(
             "results/figures/{fig}.png",
@@ -22,11 +22,12 @@ rule figure:
     log:
         "logs/figure/{fig}.log",
     wildcard_constraints:
-        fig="|".join(FIGURES),
+        fig="|".join(FIGURE_INPUTS),
     conda:
-        "../envs/report.yaml"
+        "../envs/analysis.yaml"
     params:
         windows=LEARNING["windows"],
+        ablation=ABLATION,
     script:
         "../scripts/figure.py"
 
@@ -35,21 +36,23 @@ rule reproduction_report:
     input:
         paper=WORKFLOW_DIR / "reference/paper_numbers.yaml",
         metrics=expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
-        baseline="results/learning/window_full/valence/baseline_metrics.json",
-        averaged="results/learning/window_full/averaged_metrics.json",
+        baseline=layout.BASELINE_METRICS.format(window=layout.FULL_WINDOW),
+        averaged=layout.AVERAGED_METRICS.format(window=layout.FULL_WINDOW),
         alignment=rules.align_spectra.output.alignment,
         compositions=rules.structure_report.output.compositions,
         sites=rules.dataset_cubes.output.sites,
         systems=rules.dataset_cubes.output.systems,
-        figures=expand("results/figures/{fig}.png", fig=REPORT_FIGURES),
+        figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
     output:
         report="results/report.md",
     log:
         "logs/reproduction_report.log",
     conda:
-        "../envs/report.yaml"
+        "../envs/analysis.yaml"
+    # The report prints the run's settings: it is cheap and redone whenever the
+    # config changes (the config is read from snakemake.config, not compared).
     params:
-        config=config,
-        windows=WINDOWS,
+        windows=LEARNING["windows"],
+        ablation=ABLATION,
     script:
         "../scripts/reproduction_report.py"

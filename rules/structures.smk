@@ -9,7 +9,8 @@ rule random_network:
     conda:
         "../envs/structures.yaml"
     params:
-        structures=config["structures"],
+        lattice=STRUCTURES["lattice"],
+        counts=lambda wc: STRUCTURES["compositions"][wc.x],
     script:
         "../scripts/random_network.py"
 
@@ -18,7 +19,7 @@ rule melt_quench:
     input:
         structure=rules.random_network.output.structure,
     output:
-        structure="results/structures/x{x}/seed{seed}/quenched.extxyz",
+        structure=layout.GLASS_STRUCTURE,
         trace="results/structures/x{x}/seed{seed}/thermo.csv",
         lammps_log="results/structures/x{x}/seed{seed}/lammps.log",
     log:
@@ -27,13 +28,13 @@ rule melt_quench:
         "benchmarks/melt_quench/x{x}_seed{seed}.tsv"
     conda:
         "../envs/structures.yaml"
-    threads: config["md"]["mpi_ranks"]
+    threads: MD["mpi_ranks"]
     resources:
-        tasks=config["md"]["mpi_ranks"],
+        tasks=MD["mpi_ranks"],
         mem_mb=2000,
-        runtime=config["md"]["runtime_min"],
+        runtime=MD["runtime_min"],
     params:
-        md=config["md"],
+        protocol=subset(MD, MD_PROTOCOL_KEYS),
     script:
         "../scripts/melt_quench.py"
 
@@ -48,7 +49,8 @@ rule validate_cell:
     conda:
         "../envs/structures.yaml"
     params:
-        validation=config["validation"],
+        cutoffs=config["validation"]["cutoffs"],
+        density_window=lambda wc: config["validation"]["density_window"].get(wc.x),
     script:
         "../scripts/validate_cell.py"
 
@@ -69,6 +71,6 @@ rule structure_report:
     log:
         "logs/structure_report.log",
     conda:
-        "../envs/report.yaml"
+        "../envs/analysis.yaml"
     script:
         "../scripts/structure_report.py"

@@ -1,6 +1,12 @@
 # Stage 2: PAW datasets, ground-state SCF + Bader, per-site core-hole SCF + xspectra, alignment.
 
 PSEUDO = "results/pseudo"
+# The ground-state density is kept only when core-hole SCFs start from it.
+GROUND_STATE_DENSITY = (
+    {"density": temp(directory("results/xanes/{cell}/ground_state_density"))}
+    if XANES["start_from_ground_state"]
+    else {}
+)
 
 
 rule pseudopotentials:
@@ -15,26 +21,29 @@ rule pseudopotentials:
         core=f"{PSEUDO}/Si_hole.1s.core",
         manifest=f"{PSEUDO}/manifest.json",
     log:
-        "logs/pseudopotentials/pseudopotentials.log",
+        main="logs/pseudopotentials/pseudopotentials.log",
+        # ld1.x's own outputs (generation and transferability tests), one file per dataset
+        Si="logs/pseudopotentials/Si.ld1.txt",
+        Si_hole="logs/pseudopotentials/Si_hole.ld1.txt",
+        O="logs/pseudopotentials/O.ld1.txt",
     conda:
         "../envs/qe.yaml"
     params:
         tests=XANES["pseudo_tests"],
         max_error_mRy=XANES["max_test_error_mRy"],
-        ld1_logs="logs/pseudopotentials",
     script:
         "../scripts/pseudopotentials.py"
 
 
 rule reference_structure:
     output:
-        structure="results/references/{name}.extxyz",
+        structure=layout.REFERENCE_STRUCTURE,
     log:
         "logs/reference_structure/{name}.log",
     conda:
         "../envs/structures.yaml"
     params:
-        references=XANES["references"],
+        repeat=lambda wc: XANES["references"][wc.name]["repeat"],
     script:
         "../scripts/reference_structure.py"
 
@@ -44,12 +53,13 @@ rule ground_state:
         structure=structure_of,
         pseudo=rules.pseudopotentials.output,
     output:
-        summary="results/xanes/{cell}/ground_state.json",
+        **GROUND_STATE_DENSITY,
+        summary=layout.GROUND_STATE_SUMMARY,
         rho_valence=temp("results/xanes/{cell}/rho_valence.cube"),
         rho_all_electron=temp("results/xanes/{cell}/rho_all_electron.cube"),
-        density=temp(directory("results/xanes/{cell}/ground_state_density")),
     log:
-        "logs/ground_state/{cell}.log",
+        main="logs/ground_state/{cell}.log",
+        qe="logs/ground_state/{cell}.qe.txt",
     benchmark:
         "benchmarks/ground_state/{cell}.tsv"
     retries: len(XANES["mixing_beta"]) - 1
@@ -64,7 +74,7 @@ rule ground_state:
         runtime=lambda wc, attempt: XANES["runtime_min"]["ground_state"] * attempt,
         scf_attempt=lambda wc, attempt: attempt,
     params:
-        xanes=XANES,
+        scf=subset(XANES, SCF_KEYS),
     script:
         "../scripts/ground_state.py"
 
@@ -76,28 +86,36 @@ rule bader_charges:
         rho_all_electron=rules.ground_state.output.rho_all_electron,
         pseudo_manifest=rules.pseudopotentials.output.manifest,
     output:
-        charges="results/xanes/{cell}/bader.csv",
+        charges=layout.BADER_CHARGES,
     log:
         "logs/bader_charges/{cell}.log",
     benchmark:
         "benchmarks/bader_charges/{cell}.tsv"
     conda:
-        "../envs/structures.yaml"
+        "../envs/bader.yaml"
     script:
         "../scripts/bader_charges.py"
 
 
 rule core_hole_xanes:
     input:
+        **(
+            {"density": rules.ground_state.output.density}
+            if GROUND_STATE_DENSITY
+            else {}
+        ),
         structure=structure_of,
         pseudo=rules.pseudopotentials.output,
         ground_state=rules.ground_state.output.summary,
-        density=rules.ground_state.output.density,
+        # read only when core-hole SCFs start from the ground-state density
     output:
         spectrum="results/xanes/{cell}/site{site}/spectrum.csv",
         summary="results/xanes/{cell}/site{site}/site.json",
     log:
-        "logs/core_hole_xanes/{cell}_site{site}.log",
+        main="logs/core_hole_xanes/{cell}_site{site}.log",
+        qe="logs/core_hole_xanes/{cell}_site{site}.qe.txt",
+        # one JSON line per failed attempt, kept across retries
+        failures="logs/core_hole_xanes/{cell}_site{site}.failures.jsonl",
     benchmark:
         "benchmarks/core_hole_xanes/{cell}_site{site}.tsv"
     retries: len(XANES["mixing_beta"]) - 1
@@ -112,8 +130,7 @@ rule core_hole_xanes:
         runtime=lambda wc, attempt: XANES["runtime_min"]["core_hole"] * attempt,
         scf_attempt=lambda wc, attempt: attempt,
     params:
-        xanes=XANES,
-        failures="results/xanes/failures",
+        spectrum=subset(XANES, SPECTRUM_KEYS),
     script:
         "../scripts/core_hole_xanes.py"
 
@@ -140,8 +157,8 @@ rule align_spectra:
     log:
         "logs/align_spectra.log",
     conda:
-        "../envs/report.yaml"
+        "../envs/analysis.yaml"
     params:
-        xanes=XANES,
+        alignment=subset(XANES, ALIGNMENT_KEYS),
     script:
         "../scripts/align_spectra.py"

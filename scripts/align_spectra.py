@@ -7,12 +7,13 @@ import numpy as np
 import xarray as xr
 
 from siox_xanes.io import atomic_path, write_json
-from siox_xanes.plots import reference_spectra_figure
-from siox_xanes.workflow import start
-from siox_xanes.xanes import energy_grid, global_shift, main_peak, mean_spectrum, read_site_spectrum, to_grid
+from siox_xanes.report.plots import reference_spectra_figure
+from siox_xanes.joblog import start
+from siox_xanes.layout import reference_cell
+from siox_xanes.spectra.energy import energy_grid, global_shift, main_peak, mean_spectrum, read_site_spectrum, to_grid
 
 log = start(snakemake)
-xanes = snakemake.params.xanes
+xanes = snakemake.params.alignment
 window = xanes["main_peak_window_eV"]
 sites = [json.loads(Path(p).read_text()) for p in snakemake.input.sites]
 spectra = [read_site_spectrum(p) for p in snakemake.input.spectra]
@@ -20,14 +21,14 @@ by_cell = {}
 for info, spec in zip(sites, spectra):
     by_cell.setdefault(info["cell"], []).append((info, spec))
 
-quartz = by_cell["ref_alpha_quartz"]
+quartz = by_cell[reference_cell("alpha_quartz")]
 shift, quartz_peak_unshifted = global_shift(
     [s for _, s in quartz], [i["onset_unshifted_eV"] for i, _ in quartz], xanes["experiment_main_peak_eV"]["alpha_quartz"], window
 )
 log.info("global shift %.3f eV (alpha-quartz main peak computed at %.3f eV before the shift)", shift, quartz_peak_unshifted)
 peaks = {}
 for ref in ("alpha_quartz", "diamond_si"):
-    entries = by_cell[f"ref_{ref}"]
+    entries = by_cell[reference_cell(ref)]
     e, mu = mean_spectrum([s for _, s in entries])
     onset = min(i["onset_unshifted_eV"] for i, _ in entries)
     peaks[ref] = {
@@ -56,7 +57,7 @@ ds = xr.Dataset(
     attrs={
         "global_shift_eV": shift,
         "alignment": f"alpha-quartz main peak at {xanes['experiment_main_peak_eV']['alpha_quartz']} eV",
-        "lorentzian_gamma_eV": xanes["gamma_eV"],
+        "lorentzian_gamma_eV": snakemake.config["xanes"]["gamma_eV"],  # provenance; the spectra carry it
     },
 )
 with atomic_path(snakemake.output.spectra) as tmp:
@@ -67,5 +68,5 @@ write_json(snakemake.output.alignment, {
     "references": peaks,
     "quartz_minus_si_main_peak_eV": split,
 })
-refs = {name: (mean_spectrum([s for _, s in by_cell[f"ref_{name}"]]), peaks[name]) for name in ("alpha_quartz", "diamond_si")}
+refs = {name: (mean_spectrum([s for _, s in by_cell[reference_cell(name)]]), peaks[name]) for name in ("alpha_quartz", "diamond_si")}
 reference_spectra_figure({k: ((e + shift, m), p) for k, ((e, m), p) in refs.items()}, snakemake.output.figure_png, snakemake.output.figure_pdf)

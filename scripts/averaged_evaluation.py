@@ -4,8 +4,9 @@ import numpy as np
 import xarray as xr
 
 from siox_xanes.io import atomic_path, write_json
-from siox_xanes.learn import load_model, metrics, per_row_rmse
-from siox_xanes.workflow import start
+from siox_xanes.learning.metrics import metrics, per_row_rmse
+from siox_xanes.learning.nets import load_model
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 with xr.open_dataset(snakemake.input.systems) as ds:

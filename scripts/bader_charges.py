@@ -4,9 +4,9 @@ import tempfile
 
 import pandas as pd
 
-from siox_xanes.bader import bader_charges
+from siox_xanes.spectra.bader import bader_charges
 from siox_xanes.io import atomic_path, read_structure
-from siox_xanes.workflow import start
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 inp = snakemake.input

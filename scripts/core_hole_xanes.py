@@ -1,42 +1,46 @@
 """Core-hole SCF and xspectra.x for one Si site (rule core_hole_xanes)."""
 
 import json
+import time
 import traceback
 from pathlib import Path
 
 import numpy as np
 
 from siox_xanes.io import atomic_path, read_structure, write_json
-from siox_xanes.qe.calc import core_hole_site
-from siox_xanes.workflow import start
-from siox_xanes.xanes import onset_energy_eV
+from siox_xanes.joblog import start
+from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site
+from siox_xanes.spectra.energy import onset_energy_eV
 
 log = start(snakemake)
 inp, out, wc = snakemake.input, snakemake.output, snakemake.wildcards
 site = int(wc.site)
 atoms = read_structure(inp.structure)
 attempt = int(snakemake.resources.scf_attempt)
-ranks = int(snakemake.resources.tasks)
-xanes = snakemake.params.xanes
+# Ranks and launcher change how, not what, is computed: not params (see rules/common.smk).
+launch = Launch(int(snakemake.resources.tasks), snakemake.config["xanes"]["launcher"])
+settings = snakemake.params.spectrum
 pseudo = {Path(p).name: p for p in inp.pseudo}
 manifest = json.loads(Path(pseudo["manifest.json"]).read_text())
 ground = json.loads(Path(inp.ground_state).read_text())
-keep = Path(snakemake.log[0]).with_suffix("")
-keep.mkdir(parents=True, exist_ok=True)
-failure = Path(snakemake.params.failures) / f"{wc.cell}_site{site}_attempt{attempt}.json"
-log.info("%s site %d (%s), attempt %d, %d rank(s)", wc.cell, site, atoms[site].symbol, attempt, ranks)
+log.info("%s site %d (%s), attempt %d, %d rank(s)", wc.cell, site, atoms[site].symbol, attempt, launch.ranks)
+# Start from the cell's ground-state density (xanes.start_from_ground_state); a
+# retry after a failed SCF starts from atomic densities instead.
+start_density = Path(inp.density) if settings["start_from_ground_state"] and attempt == 1 else None
 try:
-    # Start from the cell's ground-state density (xanes.start_from_ground_state); a
-    # retry after a failed SCF starts from atomic densities instead.
-    start_density = Path(inp.density) if xanes["start_from_ground_state"] and attempt == 1 else None
-    result = core_hole_site(atoms, site, xanes, Path(pseudo["Si_hole.1s.core"]).parent, Path(pseudo["Si_hole.1s.core"]),
-                            attempt, ranks, keep=keep, start_density=start_density)
+    result = core_hole_site(
+        atoms, site, ScfSettings.from_mapping(settings), SpectrumSettings.from_mapping(settings),
+        Path(pseudo["Si_hole.1s.core"]).parent, Path(pseudo["Si_hole.1s.core"]), attempt, launch,
+        keep=Path(snakemake.log.qe), start_density=start_density,
+    )
 except Exception as exc:
-    # Recorded for the run's bookkeeping; Snakemake retries with safer mixing, and
-    # no spectrum file is left for a failed site.
-    write_json(failure, {"cell": wc.cell, "site": site, "attempt": attempt, "error": str(exc), "traceback": traceback.format_exc()})
+    # One line per failed attempt in the job's failure log (kept across retries); Snakemake
+    # retries with safer mixing, and no spectrum file is left for a failed site.
+    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cell": wc.cell, "site": site, "attempt": attempt,
+              "error": str(exc), "traceback": traceback.format_exc()}
+    with open(snakemake.log.failures, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
     raise
-failure.unlink(missing_ok=True)
 scf = result["scf"]
 onset = onset_energy_eV(scf["total_energy_eV"], ground["total_energy_eV"], manifest["atomic_correction_eV"])
 log.info("Delta-SCF onset %.3f eV (before the global shift); %s SCF iterations", onset, scf["scf_iterations"])
@@ -57,4 +61,5 @@ write_json(out.summary, {
     "scf_started_from_ground_state": start_density is not None,
     "scf_wall_time_s": scf["wall_time_s"],
     "fermi_energy_eV": scf["fermi_energy_eV"],
+    "qe_version": scf["qe_version"],
 })

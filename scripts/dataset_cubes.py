@@ -5,23 +5,38 @@ from pathlib import Path
 
 import xarray as xr
 
-from siox_xanes.dataset import assemble, config_hash, summary
+from siox_xanes import layout
+from siox_xanes.dataset.cubes import assemble, config_hash, summary
 from siox_xanes.io import atomic_path, read_structure
-from siox_xanes.workflow import start
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 inp, params = snakemake.input, snakemake.params
-cell_inputs, lammps_versions = {}, set()
-for cell, structure, bader, rdf in zip(params.cells, inp.structures, inp.bader, inp.rdf):
-    atoms = read_structure(structure)
+sites = {cell: list(s) for cell, s in params.sites.items()}
+declared = set(map(str, inp))
+cell_inputs, lammps_versions, qe_versions = {}, set(), set()
+for cell in sites:
+    files = {
+        "structure": layout.structure_path(cell),
+        "bader": layout.BADER_CHARGES.format(cell=cell),
+        "rdf": layout.SITE_RDF.format(cell=cell),
+        "ground_state": layout.GROUND_STATE_SUMMARY.format(cell=cell),
+    }
+    undeclared = [f for f in files.values() if f not in declared]
+    if undeclared:
+        raise RuntimeError(f"rule dataset_cubes: {undeclared} of cell {cell} are not inputs of the rule")
+    atoms = read_structure(files["structure"])
     lammps_versions.add(str(atoms.info.get("lammps_version", "unknown")))
+    qe_versions.add(json.loads(Path(files["ground_state"]).read_text()).get("qe_version", "unknown"))
     symbols = atoms.get_chemical_symbols()
-    cell_inputs[cell] = {"bader": bader, "rdf": rdf, "symbols": symbols, "n_si": symbols.count("Si")}
+    cell_inputs[cell] = {"bader": files["bader"], "rdf": files["rdf"], "symbols": symbols, "n_si": symbols.count("Si")}
 manifest = json.loads(Path(inp.pseudo_manifest).read_text())
-qe_versions = {json.loads(Path(p).read_text()).get("qe_version", "unknown") for p in inp.ground_states}
-xanes = params.xanes
+# Provenance comes from the run's config, which Snakemake does not compare: editing
+# settings that cannot change the cubes does not remake them.
+config = snakemake.config
+xanes = config["xanes"]
 provenance = {
-    "config_sha256": config_hash(dict(params.config)),
+    "config_sha256": config_hash(config),
     "lammps_version": "; ".join(sorted(lammps_versions)),
     "qe_version": "; ".join(sorted(qe_versions)),
     "pseudopotentials": {k: {"file": v["file"], "sha256": v["sha256"]} for k, v in manifest.items() if isinstance(v, dict)},
@@ -32,9 +47,8 @@ provenance = {
     "alignment": json.loads(Path(inp.alignment).read_text()),
 }
 with xr.open_dataset(inp.spectra) as spectra:
-    sites, systems = assemble(spectra.load(), dict(params.sites), cell_inputs, provenance,
-                              params.dataset["test_fraction"], params.dataset["split_seed"])
-for ds, path in ((sites, snakemake.output.sites), (systems, snakemake.output.systems)):
+    site_cube, system_cube = assemble(spectra.load(), sites, cell_inputs, provenance, params.test_fraction, params.split_seed)
+for ds, path in ((site_cube, snakemake.output.sites), (system_cube, snakemake.output.systems)):
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp)
     log.info("%s\n%s", path, summary(ds))

@@ -1,9 +1,10 @@
 """One of the paper's figures (rule figure)."""
 
-from siox_xanes.figures import FIGURES
-from siox_xanes.workflow import start
+from siox_xanes.joblog import start
+from siox_xanes.report.figures import FIGURES
 
 log = start(snakemake)
-function, keys = FIGURES[snakemake.wildcards.fig]
-function({k: snakemake.input[k] for k in keys}, snakemake.output.png, snakemake.output.pdf, snakemake.params.windows)
+params = snakemake.params
+inputs = {k: v for k, v in snakemake.input.items()}
+FIGURES[snakemake.wildcards.fig](inputs, snakemake.output.png, snakemake.output.pdf, params.windows, params.ablation)
 log.info("wrote %s", snakemake.output.png)

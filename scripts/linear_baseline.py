@@ -4,9 +4,10 @@ import xarray as xr
 from sklearn.linear_model import LinearRegression
 
 from siox_xanes.io import write_json
-from siox_xanes.learn import baseline_descriptors, metrics
-from siox_xanes.training import window_mask
-from siox_xanes.workflow import start
+from siox_xanes.learning.baseline import baseline_descriptors
+from siox_xanes.learning.metrics import metrics
+from siox_xanes.learning.training import window_mask
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 with xr.open_dataset(snakemake.input.sites) as ds:

@@ -6,24 +6,28 @@ from pathlib import Path
 import numpy as np
 
 from siox_xanes.io import atomic_path, read_structure, write_structure
-from siox_xanes.md import TRACE_COLUMNS, MeltQuench, melt_quench, velocity_seed
-from siox_xanes.network import density_g_cm3
-from siox_xanes.workflow import start
+from siox_xanes.joblog import start
+from siox_xanes.structures.lattice import density_g_cm3
+from siox_xanes.structures.md import TRACE_COLUMNS, MeltQuench, melt_quench, velocity_seed
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
-md = snakemake.params.md
+protocol_settings = dict(snakemake.params.protocol)
+potential = protocol_settings.pop("potential")
 out = snakemake.output
 atoms = read_structure(snakemake.input.structure)
-protocol = MeltQuench.from_config(md, velocity_seed(seed, x))
+protocol = MeltQuench(velocity_seed=velocity_seed(seed, x), **protocol_settings)
+# How the ranks are started does not change what is computed: read from the config,
+# which Snakemake does not compare, so editing it reruns nothing.
 ranks = int(snakemake.resources.tasks)
+launcher = snakemake.config["md"]["launcher"]
 log.info("%s: %d steps on %d MPI rank(s)", atoms.get_chemical_formula(), protocol.total_steps, ranks)
 
 # LAMMPS scratch (input, data files, raw trace) lives beside the outputs and is
 # removed afterwards; only the parsed results are kept.
 Path(out.structure).parent.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).parent) as scratch:
-    final, trace, log_text = melt_quench(atoms, protocol, md["potential"], Path(scratch), ranks, md["launcher"])
+    final, trace, log_text = melt_quench(atoms, protocol, potential, Path(scratch), ranks, launcher)
 
 with atomic_path(out.trace) as tmp:
     np.savetxt(tmp, trace, delimiter=",", header=",".join(TRACE_COLUMNS), comments="", fmt="%.6f")

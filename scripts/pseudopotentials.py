@@ -1,17 +1,16 @@
 """PAW datasets for Si, O and the 1s core-hole Si from our ld1.x inputs (rule pseudopotentials)."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from siox_xanes.io import atomic_path, write_json
-from siox_xanes.qe.pseudo_gen import generate_dataset
-from siox_xanes.workflow import sha256_file, start
-from siox_xanes.xanes import atomic_correction_eV
+from siox_xanes.spectra.pseudopotentials import generate_dataset
+from siox_xanes.io import sha256_file
+from siox_xanes.joblog import start
+from siox_xanes.spectra.energy import atomic_correction_eV
 
 log = start(snakemake)
 out, params = snakemake.output, snakemake.params
-logs = Path(params.ld1_logs)
 manifest = {}
 for name in ("Si", "Si_hole", "O"):
     source = Path(snakemake.input[name])
@@ -22,8 +21,10 @@ for name in ("Si", "Si_hole", "O"):
                 max_error_mRy=params.max_error_mRy,
             )
         finally:
-            # ld1.x's own outputs, transferability tests included, stay in the logs.
-            shutil.copytree(tmp, logs / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.UPF", "*.wfc"))
+            # ld1.x's own outputs, transferability tests included, stay in this dataset's log.
+            with open(snakemake.log[name], "w") as fh:
+                for f in sorted(Path(tmp).rglob("*.out")):
+                    fh.write(f"===== {f.relative_to(tmp)} =====\n{f.read_text(errors='replace')}\n")
     with atomic_path(out[name]) as f:
         f.write_text(result["upf"])
     if name == "Si_hole":

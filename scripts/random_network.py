@@ -2,14 +2,13 @@
 
 from siox_xanes.config import lattice_from_config
 from siox_xanes.io import write_structure
-from siox_xanes.network import build_network, density_g_cm3, min_distance
-from siox_xanes.workflow import start
+from siox_xanes.joblog import start
+from siox_xanes.structures.lattice import build_network, density_g_cm3, min_distance
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
-structures = snakemake.params.structures
-counts = structures["compositions"][x]
-atoms = build_network(counts["Si"], counts["O"], lattice_from_config(structures), seed, x)
+counts = snakemake.params.counts
+atoms = build_network(counts["Si"], counts["O"], lattice_from_config(snakemake.params.lattice), seed, x)
 log.info(
     "%s: %d atoms, density %.3f g/cm3, min distance %.3f A",
     atoms.get_chemical_formula(), len(atoms), density_g_cm3(atoms), min_distance(atoms),

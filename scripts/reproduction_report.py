@@ -8,20 +8,21 @@ import xarray as xr
 import yaml
 
 from siox_xanes.io import atomic_path
-from siox_xanes.report import render, runtimes
-from siox_xanes.workflow import start
+from siox_xanes.report.reproduction import render, runtimes
+from siox_xanes.joblog import start
+from siox_xanes.layout import BENCHMARKS
 
 log = start(snakemake)
 inp = snakemake.input
 metrics = {}
 for path in inp.metrics:
     m = json.loads(Path(path).read_text())
-    metrics[f"{m['target']}/{Path(path).parent.parent.name.removeprefix('window_')}"] = m
+    metrics[f"{m['target']}/{m['window']}"] = m
 density = pd.read_csv(inp.compositions).set_index("x")["density_g_cm3_mean"].to_dict()
 with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as systems:
     split = sites["split"].values
     ctx = {
-        "config": snakemake.params.config, "metrics": metrics,
+        "config": snakemake.config, "metrics": metrics, "ablation": snakemake.params.ablation,
         "baseline": json.loads(Path(inp.baseline).read_text()),
         "averaged": json.loads(Path(inp.averaged).read_text()),
         "alignment": json.loads(Path(inp.alignment).read_text()),
@@ -30,7 +31,7 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
         "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",
     }
 paper = yaml.safe_load(Path(inp.paper).read_text())
-text = render(paper, ctx, runtimes("benchmarks"), list(inp.figures))
+text = render(paper, ctx, runtimes(BENCHMARKS), list(inp.figures))
 with atomic_path(snakemake.output.report) as tmp:
     tmp.write_text(text)
 log.info("report written: %d lines", text.count("\n"))

@@ -4,14 +4,14 @@ import numpy as np
 import xarray as xr
 
 from siox_xanes.io import atomic_path, read_structure
-from siox_xanes.rdf import neighbour_summary, site_rdfs
-from siox_xanes.workflow import start
+from siox_xanes.dataset.rdf import neighbour_summary, site_rdfs
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 atoms = read_structure(snakemake.input.structure)
 sites = list(snakemake.params.sites)
-cfg = snakemake.params.dataset
-g = site_rdfs(atoms, sites, cfg["rdf_r_max"], cfg["rdf_bins"])
+params = snakemake.params
+g = site_rdfs(atoms, sites, params.r_max, params.bins)
 nb = neighbour_summary(atoms, sites, snakemake.params.cutoffs)
 ds = xr.Dataset(
     {
@@ -22,7 +22,7 @@ ds = xr.Dataset(
         **{k: ("rdf_site", v) for k, v in nb.items()},
     },
     coords={"r": ("r", g["r"], {"units": "angstrom"}), "atom_index": ("rdf_site", np.asarray(sites))},
-    attrs={"cell": snakemake.wildcards.cell, "rdf_r_max": cfg["rdf_r_max"], "rdf_bins": cfg["rdf_bins"]},
+    attrs={"cell": snakemake.wildcards.cell, "rdf_r_max": params.r_max, "rdf_bins": params.bins},
 )
 log.info("%d sites, first-shell O counts %s", len(sites), nb["n_o_neighbours"].tolist())
 with atomic_path(snakemake.output.rdf) as tmp:

@@ -3,9 +3,9 @@
 import json
 
 from siox_xanes.io import atomic_path
-from siox_xanes.plots import coordination_histogram
-from siox_xanes.structure_report import cells_table, class_fractions, composition_table
-from siox_xanes.workflow import start
+from siox_xanes.report.plots import coordination_histogram
+from siox_xanes.structures.tables import cells_table, class_fractions, composition_table
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 reports = [json.loads(open(p).read()) for p in snakemake.input.reports]

@@ -3,22 +3,24 @@
 import pandas as pd
 import xarray as xr
 
-from siox_xanes.dataset import config_hash
+from siox_xanes.dataset.cubes import config_hash
 from siox_xanes.io import atomic_path, write_json
-from siox_xanes.learn import device, save_model
-from siox_xanes.training import train_and_evaluate
-from siox_xanes.workflow import start
+from siox_xanes.learning.nets import device, save_model
+from siox_xanes.learning.training import train_and_evaluate
+from siox_xanes.joblog import start
 
 log = start(snakemake)
 wc, out, params = snakemake.wildcards, snakemake.output, snakemake.params
 with xr.open_dataset(snakemake.input.sites) as ds:
     ds = ds.load()
 log.info("target %s, window %s %s eV, %d sites, device %s", wc.target, wc.window, params.window, ds.sizes["site"], device())
-res = train_and_evaluate(ds, wc.target, params.window, params.learning)
+learning = {"seed": params.seed, "cv_folds": params.cv_folds, "training": params.training,
+            "candidates": {wc.target: params.candidates}}
+res = train_and_evaluate(ds, wc.target, params.window, learning)
 meta = {
     "target": wc.target, "window": wc.window, "window_eV": list(params.window),
     "energy": ds["energy"].values[res["mask"]].tolist(), "r": ds["r"].values.tolist() if wc.target == "rdf" else None,
-    "config_sha256": config_hash(dict(params.config)), "cube_config_sha256": ds.attrs.get("config_sha256"),
+    "config_sha256": config_hash(snakemake.config),  # provenance: the config of this run "cube_config_sha256": ds.attrs.get("config_sha256"),
     "cv": res["cv"],
 }
 save_model(out.model, res["model"], meta)
@@ -33,5 +35,5 @@ with atomic_path(out.predictions) as tmp:
     pred.to_netcdf(tmp)
 with atomic_path(out.learning_curve) as tmp:
     pd.DataFrame(res["model"].history).rename_axis("epoch").to_csv(tmp, float_format="%.6g")
-write_json(out.metrics, {**res["metrics"], "cv": res["cv"], "cv_folds": res["cv_folds"]})
+write_json(out.metrics, {**res["metrics"], "window": wc.window, "cv": res["cv"], "cv_folds": res["cv_folds"]})
 log.info("test RMSE %.4f, R2 %.4f (%d epochs)", res["metrics"]["test"]["rmse"], res["metrics"]["test"]["r2"], res["metrics"]["epochs"])

@@ -1,15 +1,15 @@
 """Density and bonding checks of one quenched cell (rule validate_cell)."""
 
 from siox_xanes.io import read_structure, write_json
-from siox_xanes.structure_checks import validate_cell
-from siox_xanes.workflow import start
+from siox_xanes.joblog import start
+from siox_xanes.structures.checks import validate_cell
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
-cfg = snakemake.params.validation
+params = snakemake.params
 atoms = read_structure(snakemake.input.structure)
-window = cfg["density_window"].get(x)
-report = {"x": x, "seed": seed, **validate_cell(atoms, cfg["cutoffs"], tuple(window) if window else None)}
+window = params.density_window
+report = {"x": x, "seed": seed, **validate_cell(atoms, params.cutoffs, tuple(window) if window else None)}
 for flag in report["flags"]:
     log.warning("x=%s seed=%d: %s", x, seed, flag)
 write_json(snakemake.output.report, report)

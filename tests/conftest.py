@@ -21,6 +21,21 @@ def run_snakemake(args, cwd, check=True, **kwargs):
     return proc
 
 
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> count from the 'Job stats' table Snakemake prints."""
+    counts, in_table = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats"):
+            in_table = True
+            continue
+        parts = line.split()
+        if in_table and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+        elif in_table and counts and not parts:
+            break
+    return counts
+
+
 def tiny_workdir(path: Path) -> Path:
     """A fresh working directory holding the tiny test config as config.yaml."""
     path.mkdir(parents=True, exist_ok=True)
@@ -45,7 +60,7 @@ def default_config():
 @pytest.fixture
 def alpha_quartz():
     """alpha-quartz, a = 4.913 A, c = 5.405 A (Si-O 1.604/1.613 A, Si-O-Si 143.7 deg)."""
-    from siox_xanes.references import reference_crystal
+    from siox_xanes.spectra.references import reference_crystal
 
     return reference_crystal("alpha_quartz")
 

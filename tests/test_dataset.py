@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from siox_xanes.dataset import DatasetError, assemble, summary, train_test_split
-from siox_xanes.rdf import neighbour_summary, site_rdfs
-from siox_xanes.references import reference_crystal
+from siox_xanes.dataset.cubes import DatasetError, assemble, summary, train_test_split
+from siox_xanes.dataset.rdf import neighbour_summary, site_rdfs
+from siox_xanes.spectra.references import reference_crystal
 
 CELLS = {"x2.00_seed1": ("alpha_quartz", [0, 2]), "x0.00_seed1": ("diamond_si", [1])}
 GRID = np.linspace(1830, 1880, 256)

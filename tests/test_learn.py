@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from siox_xanes.learn import (
-    NetConfig, baseline_descriptors, cross_validate, fit, load_model, metrics, per_row_rmse, save_model,
-    spectrum_on_model_grid,
-)
-from siox_xanes.predict import main as predict_main
+from siox_xanes.learning.baseline import baseline_descriptors
+from siox_xanes.learning.metrics import metrics, per_row_rmse
+from siox_xanes.learning.nets import NetConfig, cross_validate, fit, load_model, save_model, spectrum_on_model_grid
+from siox_xanes.learning.predict import main as predict_main
 
 GRID = np.linspace(1830, 1880, 256)
 R = (np.arange(64) + 0.5) * 5.0 / 64

@@ -1,17 +1,17 @@
 import numpy as np
 import pytest
 
-from siox_xanes.md import (
+from siox_xanes.structures.md import (
     MeltQuench,
-    launcher_argv,
+    lammps_launch_prefix,
     lammps_version_from_log,
     melt_quench,
     melt_quench_commands,
     potential_path,
     velocity_seed,
 )
-from siox_xanes.network import Lattice, build_network, density_g_cm3
-from siox_xanes.structure_checks import validate_cell
+from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3
+from siox_xanes.structures.checks import validate_cell
 
 PROTOCOL = dict(
     timestep_fs=1.0, melt_temperature_K=5000, hold_ps=1.0, quench_ps=3.0, final_temperature_K=1.0,
@@ -39,9 +39,9 @@ def test_commands_follow_the_protocol():
 
 
 def test_launcher():
-    assert launcher_argv("auto", 1) == []
-    assert launcher_argv("srun -n {ranks} --mpi=pmi2", 4) == ["srun", "-n", "4", "--mpi=pmi2"]
-    argv = launcher_argv("auto", 2)
+    assert lammps_launch_prefix("auto", 1) == []
+    assert lammps_launch_prefix("srun -n {ranks} --mpi=pmi2", 4) == ["srun", "-n", "4", "--mpi=pmi2"]
+    argv = lammps_launch_prefix("auto", 2)
     assert argv[-2:] == ["-n", "2"] and argv[0].endswith("mpiexec")
 
 

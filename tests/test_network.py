@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siox_xanes.network import Lattice, build_network, density_g_cm3, fits_lattice, min_distance
+from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3, fits_lattice, min_distance
 
 PAPER = Lattice(3.74, (4, 4, 4))
 PAPER_CELLS = {
@@ -19,7 +19,7 @@ def test_lattice_is_the_papers_384_site_cell():
 def test_every_si_site_has_four_o_sites_at_the_bond_length():
     from ase import Atoms
 
-    from siox_xanes.structure_checks import si_coordination
+    from siox_xanes.structures.checks import si_coordination
 
     lat = Lattice(3.74, (2, 2, 2))
     full = Atoms(

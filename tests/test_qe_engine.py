@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from siox_xanes.qe.calc import core_hole_site, ground_state
-from siox_xanes.qe.pseudo_gen import generate_dataset
-from siox_xanes.references import reference_crystal
-from siox_xanes.xanes import atomic_correction_eV, global_shift, main_peak, onset_energy_eV
+from siox_xanes.spectra.calc import core_hole_site, ground_state
+from siox_xanes.spectra.pseudopotentials import generate_dataset
+from siox_xanes.spectra.references import reference_crystal
+from siox_xanes.spectra.energy import atomic_correction_eV, global_shift, main_peak, onset_energy_eV
 
 pytestmark = pytest.mark.slow
 if shutil.which("pw.x") is None:
@@ -69,7 +69,7 @@ def test_dataset_generation_and_atomic_correction(datasets):
 
 
 def test_quartz_edge_above_silicon_and_bader_signs(xanes_cfg, datasets, tmp_path):
-    from siox_xanes.bader import bader_charges
+    from siox_xanes.spectra.bader import bader_charges
 
     q_atoms, q_e, q_mu, q_onset, q_site = spectrum("alpha_quartz", xanes_cfg, datasets, tmp_path)
     s_atoms, s_e, s_mu, s_onset, _ = spectrum("diamond_si", xanes_cfg, datasets, tmp_path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from siox_xanes.qe.ld1 import (
+from siox_xanes.spectra.ld1 import (
     add_gipaw_core_orbitals,
     core_wavefunction_text,
     parse_ld1_energies,
@@ -14,9 +14,9 @@ from siox_xanes.qe.ld1 import (
     transferability,
     with_test_configuration,
 )
-from siox_xanes.qe.pw import parse_pw_output, pw_input, read_xspectra_dat, species_for, xspectra_input
-from siox_xanes.mpi_env import without_slurm_step
-from siox_xanes.qe.runner import mpi_prefix
+from siox_xanes.spectra.qe_files import parse_pw_output, pw_input, read_xspectra_dat, species_for, xspectra_input
+from siox_xanes.mpi import without_slurm_step
+from siox_xanes.mpi import launch_prefix
 
 DATA = ROOT / "tests/data/qe"
 DATASETS = {"Si": "Si.UPF", "O": "O.UPF", "Si_hole": "Sih.UPF"}
@@ -117,11 +117,13 @@ def test_core_file_layout_is_what_xspectra_reads():
 
 
 def test_mpi_prefix():
-    assert mpi_prefix("mpirun -np {ranks}", 1) == []
-    assert mpi_prefix("srun -n {ranks} --cpu-bind=cores", 4) == ["srun", "-n", "4", "--cpu-bind=cores"]
+    assert launch_prefix("mpirun -np {ranks}", 1, "mpirun -np {ranks}", True) == []
+    assert launch_prefix("srun -n {ranks} --cpu-bind=cores", 4, "mpirun -np {ranks}", True) == ["srun", "-n", "4", "--cpu-bind=cores"]
     # 'auto': srun as a job step inside a SLURM allocation, OpenMPI's mpirun elsewhere
-    assert mpi_prefix("auto", 2, environ={}) == ["mpirun", "-np", "2"]
-    assert mpi_prefix("auto", 4, environ={"SLURM_JOB_ID": "17"}) == ["srun", "--overlap", "-n", "4"]
+    assert launch_prefix("auto", 2, "mpirun -np {ranks}", True, environ={}) == ["mpirun", "-np", "2"]
+    assert launch_prefix("auto", 4, "mpirun -np {ranks}", True, environ={"SLURM_JOB_ID": "17"}) == ["srun", "--overlap", "-n", "4"]
+    # one meaning of 'auto' for both stages: ranks held as CPUs of one task use the program's own launcher
+    assert launch_prefix("auto", 4, "/venv/bin/mpiexec -n {ranks}", False, environ={"SLURM_JOB_ID": "17"}) == ["/venv/bin/mpiexec", "-n", "4"]
 
 
 def test_singleton_environment_drops_the_slurm_step():

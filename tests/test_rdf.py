@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from siox_xanes.rdf import neighbour_summary, rdf_bins, site_rdfs
-from siox_xanes.references import reference_crystal
+from siox_xanes.dataset.rdf import neighbour_summary, rdf_bins, site_rdfs
+from siox_xanes.spectra.references import reference_crystal
 
 
 def counts_from_g(g, atoms, r_max=5.0, n_bins=256):

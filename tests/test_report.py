@@ -8,12 +8,24 @@ import xarray as xr
 import yaml
 
 from conftest import ROOT
-from siox_xanes.figures import FIGURES, input_path
-from siox_xanes.report import comparison_table, flatten, render
-from siox_xanes.training import window_mask
+from siox_xanes.report.catalog import figure_inputs, input_path
+from siox_xanes.report.figures import FIGURES
+from siox_xanes.report.reproduction import comparison_table, flatten, render
+from siox_xanes.learning.training import window_mask
 
 GRID = np.linspace(1830, 1880, 256)
-WINDOWS = yaml.safe_load((ROOT / "config.yaml").read_text())["learning"]["windows"]
+LEARNING = yaml.safe_load((ROOT / "config.yaml").read_text())["learning"]
+WINDOWS, ABLATION = LEARNING["windows"], LEARNING["ablation"]
+FIGURE_INPUTS = figure_inputs(ABLATION)
+
+
+def test_every_catalogued_figure_has_a_drawing_function():
+    assert set(FIGURE_INPUTS) == set(FIGURES)
+    # without ablation groups the ablation figures are not made
+    assert set(figure_inputs({})) == set(FIGURES) - {"fig5_window_parity", "fig6_window_rdf_rmse",
+                                                      "figS5_bands_valence", "figS6_bands_rdf"}
+    # windows come from the config, not from a fixed list
+    assert figure_inputs({"sub_windows": ["u", "v"]})["fig5_window_parity"] == ["valence_u", "valence_v", "valence_full"]
 
 
 def test_sub_windows_partition_the_grid_with_edges_included():
@@ -37,7 +49,7 @@ def write_fixture(root):
     cls = rng.integers(0, 5, n)
     split = (np.arange(n) % 4 == 0).astype(np.int8)
     cells = np.array([f"x{(k % 9) * 0.25:.2f}_seed1" for k in range(n)])
-    for key in {k for _, keys in FIGURES.values() for k in keys}:
+    for key in {k for keys in FIGURE_INPUTS.values() for k in keys}:
         path = root / input_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         if key == "systems":
@@ -75,7 +87,7 @@ def test_figure_rule_writes_every_figure_from_a_fixture(tmp_path):
 def fake_context(cfg):
     m = {"test": {"rmse": 0.2, "r2": 0.9}, "epochs": 42, "test_row_rmse": {"min": 0.1, "max": 0.6}}
     return {
-        "config": cfg, "metrics": {f"{t}/{w}": m for t in ("valence", "rdf") for w in cfg["learning"]["windows"]},
+        "config": cfg, "ablation": cfg["learning"]["ablation"], "metrics": {f"{t}/{w}": m for t in ("valence", "rdf") for w in cfg["learning"]["windows"]},
         "baseline": {"test": {"rmse": 0.31}}, "density": {0.0: 2.25, 2.0: 2.3},
         "averaged": {"mean_valence": {"rmse": 0.1, "r2": 0.98, "max_deviation": 0.2}, "mean_rdf_rmse": {"max": 0.2}},
         "alignment": {"global_shift_eV": -13.0, "references": {"alpha_quartz": {"computed_main_peak_eV": 1846.0},

@@ -1,7 +1,7 @@
 import pytest
 
-from siox_xanes.network import density_g_cm3
-from siox_xanes.structure_checks import bond_list, si_coordination, validate_cell
+from siox_xanes.structures.lattice import density_g_cm3
+from siox_xanes.structures.checks import bond_list, si_coordination, validate_cell
 
 CUT = {"Si-Si": 2.75, "Si-O": 2.2, "O-O": 1.8}
 

@@ -6,22 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake as run
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """Rule -> count from the 'Job stats' table Snakemake prints."""
-    counts, in_table = {}, False
-    for line in output.splitlines():
-        if line.startswith("Job stats"):
-            in_table = True
-            continue
-        parts = line.split()
-        if in_table and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-        elif in_table and counts and not parts:
-            break
-    return counts
+from conftest import ROOT, job_counts, run_snakemake as run
 
 
 def workdir_with(tmp_path: Path, config: dict) -> Path:

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from siox_xanes.xanes import atomic_correction_eV, global_shift, main_peak, mean_spectrum, select_sites, to_grid
+from siox_xanes.spectra.energy import atomic_correction_eV, global_shift, main_peak, mean_spectrum, to_grid
+from siox_xanes.spectra.sites import select_sites
 
 
 def test_site_selection_is_reproducible_and_within_range():
@@ -10,6 +11,14 @@ def test_site_selection_is_reproducible_and_within_range():
     assert select_sites(20, "all", 0, "x") == list(range(20))
     assert select_sites(5, 10, 0, "x") == list(range(5))
     assert {tuple(select_sites(20, 3, 0, f"x0.00_seed{s}")) for s in range(5)} != {tuple(a)}
+
+
+def test_more_sites_per_cell_keep_the_sites_already_chosen():
+    for cell in ("x1.00_seed1", "x0.25_seed3", "ref_alpha_quartz"):
+        chosen = [set(select_sites(40, k, 0, cell)) for k in range(1, 41)]
+        assert all(a < b for a, b in zip(chosen, chosen[1:]))
+    # pinned: the choice is part of every finished run's identity and must not drift
+    assert select_sites(20, 3, 0, "x0.00_seed1") == select_sites(20, 3, 0, "x0.00_seed1")
 
 
 def test_atomic_correction():

@@ -4,13 +4,16 @@ The schema (``schemas/config.schema.yaml``) fixes keys and types; these checks
 relate values to each other (counts vs lattice, x vs counts, files that must
 exist). Every message names the key and what was expected, and all problems
 are reported at once, before any job starts.
+
+Standard library only: it runs when the DAG is built. Checks that need the
+scientific stack (the LAMMPS potential file, say) run in the rules that use it.
 """
 
 from __future__ import annotations
 
 import re
 
-from .network import Lattice, fits_lattice
+from .structures.lattice import Lattice, fits_lattice
 
 X_KEY = re.compile(r"^[0-2]\.\d{2}$")
 
@@ -19,14 +22,14 @@ class ConfigError(ValueError):
     """A config value that cannot be run; the message names the key."""
 
 
-def lattice_from_config(structures: dict) -> Lattice:
-    lat = structures["lattice"]
+def lattice_from_config(lat: dict) -> Lattice:
+    """The site lattice of a ``structures.lattice`` block."""
     return Lattice(a=float(lat["a"]), repeat=tuple(int(n) for n in lat["repeat"]))
 
 
 def composition_problems(structures: dict) -> list[str]:
     problems = []
-    lattice = lattice_from_config(structures)
+    lattice = lattice_from_config(structures["lattice"])
     for key, counts in structures["compositions"].items():
         where = f"structures.compositions[{key!r}]"
         if not isinstance(key, str) or not X_KEY.match(key):
@@ -50,8 +53,6 @@ def composition_problems(structures: dict) -> list[str]:
 
 def check_config(config: dict) -> None:
     """Raise ConfigError listing every problem found in ``config``."""
-    from .md import potential_path
-
     problems = composition_problems(config["structures"])
     seeds = config["structures"]["seeds"]
     if len(set(seeds)) != len(seeds):
@@ -59,22 +60,24 @@ def check_config(config: dict) -> None:
     md = config["md"]
     if md["final_temperature_K"] >= md["melt_temperature_K"]:
         problems.append("md.final_temperature_K: must be below md.melt_temperature_K")
-    try:
-        potential_path(md["potential"])
-    except FileNotFoundError as exc:
-        problems.append(str(exc))
     for key in config["validation"]["density_window"]:
         if key not in config["structures"]["compositions"]:
             problems.append(
                 f"validation.density_window[{key!r}]: no such composition in structures.compositions"
             )
+    problems += launcher_problems("md", md)
     problems += xanes_problems(config["xanes"])
     grid = config["xanes"]["grid"]
     if "full" not in config["learning"]["windows"]:
         problems.append("learning.windows: needs a window named 'full' (the baseline, averaged spectra and report use it)")
-    for name, (lo, hi) in config["learning"]["windows"].items():
+    windows = config["learning"]["windows"]
+    for name, (lo, hi) in windows.items():
         if not (grid["start"] <= lo < hi <= grid["stop"]):
             problems.append(f"learning.windows[{name!r}]: [{lo}, {hi}] must satisfy {grid['start']} <= low < high <= {grid['stop']} (xanes.grid)")
+    for group, names in config["learning"].get("ablation", {}).items():
+        unknown = [w for w in names if w not in windows]
+        if unknown:
+            problems.append(f"learning.ablation.{group}: {unknown} are not windows of learning.windows ({list(windows)})")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 
@@ -90,6 +93,12 @@ def xanes_problems(xanes: dict) -> list[str]:
         problems.append(f"xanes.grid: stop ({grid['stop']}) must be above start ({grid['start']})")
     if xanes["emax_eV"] <= xanes["emin_eV"]:
         problems.append("xanes.emax_eV: must be above xanes.emin_eV")
-    if xanes["mpi_ranks"] > 1 and xanes["launcher"] != "auto" and "{ranks}" not in xanes["launcher"]:
-        problems.append(f"xanes.launcher: '{xanes['launcher']}' has no {{ranks}} placeholder for the {xanes['mpi_ranks']} MPI ranks")
+    problems += launcher_problems("xanes", xanes)
     return problems
+
+
+def launcher_problems(block: str, settings: dict) -> list[str]:
+    launcher, ranks = settings["launcher"], settings["mpi_ranks"]
+    if ranks > 1 and launcher != "auto" and "{ranks}" not in launcher:
+        return [f"{block}.launcher: '{launcher}' has no {{ranks}} placeholder for the {ranks} MPI ranks"]
+    return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -108,3 +109,11 @@ def read_lammps_data(path):
 
     z_of_type = {i + 1: {"Si": 14, "O": 8}[s] for i, s in enumerate(SPECIES)}
     return read(path, format="lammps-data", atom_style="atomic", Z_of_type=z_of_type, sort_by_id=True)
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,23 @@
+"""Error measures of predictions (numpy only: the report and figures use them without PyTorch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """RMSE, MAE and R^2 over all entries (for RDFs: over all sites and bins)."""
+    t, p = np.asarray(y_true, float).ravel(), np.asarray(y_pred, float).ravel()
+    err = p - t
+    ss_tot = ((t - t.mean()) ** 2).sum()
+    return {
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": float(1 - (err**2).sum() / ss_tot) if ss_tot > 0 else float("nan"),
+        "n": int(len(np.asarray(y_true))),
+    }
+
+
+def per_row_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """RMSE of each predicted RDF (one value per site), as in the paper's Fig. 4."""
+    return np.sqrt(np.mean((np.asarray(y_pred) - np.asarray(y_true)) ** 2, axis=1))

@@ -1,0 +1,208 @@
+"""Networks that read a Bader valence or a per-site RDF from one Si K-edge spectrum.
+
+Fully connected networks as in the paper: valence = 3 x 256 leaky-ReLU -> 1,
+RDF = 3 x 512 ReLU -> one output per r bin; Adam, MSE, batch 128, early
+stopping on a validation fold. Inputs and targets are standardised with the
+training statistics, which are stored with the weights. Training keeps the
+whole data set as tensors and draws mini-batches by index, so an epoch costs
+no per-sample Python work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .metrics import metrics
+
+ACTIVATIONS = ("relu", "leaky_relu")
+
+
+@dataclass
+class NetConfig:
+    hidden: list[int] = field(default_factory=lambda: [256, 256, 256])
+    activation: str = "leaky_relu"
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 2000
+    patience: int = 50
+    validation_fraction: float = 0.1
+    weight_decay: float = 0.0
+
+
+def device():
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def build_mlp(n_in: int, n_out: int, cfg: NetConfig):
+    import torch.nn as nn
+
+    if cfg.activation not in ACTIVATIONS:
+        raise ValueError(f"activation '{cfg.activation}': expected one of {ACTIVATIONS}")
+    act = nn.ReLU if cfg.activation == "relu" else nn.LeakyReLU
+    layers, width = [], n_in
+    for h in cfg.hidden:
+        layers += [nn.Linear(width, h), act()]
+        width = h
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+@dataclass
+class Scaler:
+    """Per-feature standardisation with training statistics (constant features left unscaled)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, a: np.ndarray) -> "Scaler":
+        a = np.asarray(a, float)
+        scale = a.std(axis=0)
+        return cls(a.mean(axis=0), np.where(scale > 1e-12, scale, 1.0))
+
+    def transform(self, a):
+        return (np.asarray(a, float) - self.mean) / self.scale
+
+    def inverse(self, a):
+        return np.asarray(a, float) * self.scale + self.mean
+
+
+@dataclass
+class Fitted:
+    """A trained network with everything needed to apply it."""
+
+    net: object
+    x_scaler: Scaler
+    y_scaler: Scaler
+    config: NetConfig
+    history: dict
+    epochs: int
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        self.net.eval()
+        with torch.no_grad():
+            xt = torch.as_tensor(self.x_scaler.transform(x), dtype=torch.float32, device=next(self.net.parameters()).device)
+            out = self.net(xt).cpu().numpy().astype(float)
+        return self.y_scaler.inverse(out)
+
+
+def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int) -> Fitted:
+    """Train on (x, y) with a seeded validation fold for early stopping; best-validation weights kept."""
+    import torch
+
+    x = np.asarray(x, float)
+    y = np.asarray(y, float).reshape(len(x), -1)
+    if not np.isfinite(x).all() or not np.isfinite(y).all():
+        raise ValueError("training data contain NaN or infinite values")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_val = max(1, int(round(cfg.validation_fraction * len(x))))
+    val, train = order[:n_val], order[n_val:]
+    xs, ys = Scaler.fit(x[train]), Scaler.fit(y[train])
+    dev = device()
+    xt = torch.as_tensor(xs.transform(x), dtype=torch.float32, device=dev)
+    yt = torch.as_tensor(ys.transform(y), dtype=torch.float32, device=dev)
+    net = build_mlp(x.shape[1], y.shape[1], cfg).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    loss_fn = torch.nn.MSELoss()
+    train_t = torch.as_tensor(train, device=dev)
+    val_t = torch.as_tensor(val, device=dev)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    best, best_state, best_epoch, history = np.inf, None, 0, {"train_loss": [], "val_loss": []}
+    for epoch in range(cfg.max_epochs):
+        net.train()
+        perm = train_t[torch.randperm(len(train_t), generator=gen).to(dev)]
+        total = 0.0
+        for start in range(0, len(perm), cfg.batch_size):
+            idx = perm[start:start + cfg.batch_size]
+            opt.zero_grad()
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        net.eval()
+        with torch.no_grad():
+            v = float(loss_fn(net(xt[val_t]), yt[val_t]))
+        history["train_loss"].append(total / len(perm))
+        history["val_loss"].append(v)
+        if v < best - 1e-7:
+            best, best_epoch = v, epoch
+            best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+        elif epoch - best_epoch >= cfg.patience:
+            break
+    net.load_state_dict(best_state)
+    return Fitted(net, xs, ys, cfg, history, best_epoch + 1)
+
+
+def kfold_indices(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    order = np.random.default_rng(seed).permutation(n)
+    folds = np.array_split(order, k)
+    return [(np.concatenate([f for j, f in enumerate(folds) if j != i]), folds[i]) for i in range(k)]
+
+
+def cross_validate(x, y, candidates: list[NetConfig], k: int, seed: int) -> tuple[NetConfig, list[dict]]:
+    """k-fold CV of each candidate; the lowest mean validation RMSE wins."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    table = []
+    for c, cfg in enumerate(candidates):
+        scores = []
+        for f, (tr, va) in enumerate(kfold_indices(len(x), k, seed)):
+            model = fit(x[tr], y[tr], cfg, seed + 1000 * c + f)
+            scores.append(metrics(y[va], model.predict(x[va]).reshape(y[va].shape))["rmse"])
+        table.append({"candidate": c, "config": asdict(cfg), "fold_rmse": scores, "mean_rmse": float(np.mean(scores))})
+    best = min(table, key=lambda row: row["mean_rmse"])
+    return candidates[best["candidate"]], table
+
+
+def save_model(path, model: Fitted, meta: dict) -> None:
+    """Weights, scalers, architecture and metadata (energy grid, window, target, config hash) in one file."""
+    import torch
+
+    from ..io import atomic_path
+
+    payload = {
+        "state_dict": {k: v.cpu() for k, v in model.net.state_dict().items()},
+        "config": asdict(model.config),
+        "x_mean": model.x_scaler.mean, "x_scale": model.x_scaler.scale,
+        "y_mean": model.y_scaler.mean, "y_scale": model.y_scaler.scale,
+        "n_in": int(len(model.x_scaler.mean)), "n_out": int(len(model.y_scaler.mean)),
+        "epochs": model.epochs, "history": model.history, "meta": meta,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path) -> tuple[Fitted, dict]:
+    import torch
+
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = NetConfig(**payload["config"])
+    net = build_mlp(payload["n_in"], payload["n_out"], cfg)
+    net.load_state_dict(payload["state_dict"])
+    model = Fitted(net, Scaler(payload["x_mean"], payload["x_scale"]), Scaler(payload["y_mean"], payload["y_scale"]),
+                   cfg, payload["history"], payload["epochs"])
+    return model, payload["meta"]
+
+
+def spectrum_on_model_grid(energy: np.ndarray, mu: np.ndarray, grid: np.ndarray, what: str = "spectrum") -> np.ndarray:
+    """A user's spectrum interpolated onto a model's energy grid; it must cover the grid."""
+    energy, mu = np.asarray(energy, float), np.asarray(mu, float)
+    if energy.ndim != 1 or energy.shape != mu.shape or len(energy) < 2:
+        raise ValueError(f"{what}: expected two columns (energy, intensity) of equal length")
+    if not (np.isfinite(energy).all() and np.isfinite(mu).all()):
+        raise ValueError(f"{what}: contains NaN or infinite values")
+    order = np.argsort(energy)
+    energy, mu = energy[order], mu[order]
+    tol = 1e-6
+    if energy[0] > grid[0] + tol or energy[-1] < grid[-1] - tol:
+        raise ValueError(
+            f"{what}: covers {energy[0]:.2f}-{energy[-1]:.2f} eV, the model needs {grid[0]:.2f}-{grid[-1]:.2f} eV"
+        )
+    return np.interp(grid, energy, mu)

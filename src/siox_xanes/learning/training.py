@@ -1,0 +1,71 @@
+"""Model selection, final fit and evaluation of one (target, energy window) on the site cube."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .metrics import metrics, per_row_rmse
+from .nets import NetConfig, cross_validate, fit
+
+TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
+
+
+def window_mask(energy: np.ndarray, window) -> np.ndarray:
+    """Grid points with low <= E <= high: both edges are included, so neighbouring
+    6.25 eV windows share their edge point (256 points on 1830-1880 eV fall on no edge
+    except 1830 and 1880, which belong to windows a and h only)."""
+    lo, hi = float(window[0]), float(window[1])
+    mask = (energy >= lo - 1e-9) & (energy <= hi + 1e-9)
+    if mask.sum() < 2:
+        raise ValueError(f"window {lo}-{hi} eV selects {int(mask.sum())} grid points; at least 2 are needed")
+    return mask
+
+
+def target_values(ds: xr.Dataset, target: str) -> np.ndarray:
+    if target not in TARGETS:
+        raise ValueError(f"target '{target}': expected one of {list(TARGETS)}")
+    return np.asarray(ds[TARGETS[target]].values, float).reshape(ds.sizes["site"], -1)
+
+
+def grouped_metrics(y_true, y_pred, labels) -> dict:
+    out = {}
+    for lab in np.unique(labels):
+        sel = labels == lab
+        m = metrics(y_true[sel], y_pred[sel])
+        if y_true.shape[1] > 1:
+            m["mean_row_rmse"] = float(per_row_rmse(y_true[sel], y_pred[sel]).mean())
+        out[str(lab)] = m
+    return out
+
+
+def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> dict:
+    """5-fold CV over the candidates on the train/validation part, final fit on all of it,
+    metrics on the stored test part only."""
+    mask = window_mask(ds["energy"].values, window)
+    x = np.asarray(ds["mu"].values, float)[:, mask]
+    y = target_values(ds, target)
+    split = np.asarray(ds["split"].values)
+    train, test = np.flatnonzero(split == 0), np.flatnonzero(split == 1)
+    if len(train) < 2 or len(test) < 1:
+        raise ValueError(f"split has {len(train)} training and {len(test)} test sites; need >= 2 and >= 1")
+    candidates = [NetConfig(**c, **learning["training"]) for c in learning["candidates"][target]]
+    k = min(learning["cv_folds"], len(train))
+    seed = learning["seed"]
+    best, cv_table = cross_validate(x[train], y[train], candidates, k, seed) if len(candidates) > 1 else (candidates[0], [])
+    model = fit(x[train], y[train], best, seed)
+    pred = model.predict(x).reshape(y.shape)
+    result = {
+        "model": model, "mask": mask, "prediction": pred, "truth": y, "cv": cv_table, "cv_folds": k,
+        "metrics": {
+            "target": target, "window_eV": [float(window[0]), float(window[1])], "n_energy_points": int(mask.sum()),
+            "epochs": model.epochs, "n_train": int(len(train)), "n_test": int(len(test)),
+            "test": metrics(y[test], pred[test]), "train": metrics(y[train], pred[train]),
+            "test_by_valence_class": grouped_metrics(y[test], pred[test], np.asarray(ds["n_o_neighbours"].values)[test]),
+            "test_by_composition": grouped_metrics(y[test], pred[test], np.asarray(ds["x"].values)[test]),
+        },
+    }
+    if y.shape[1] > 1:
+        rows = per_row_rmse(y[test], pred[test])
+        result["metrics"]["test_row_rmse"] = {"min": float(rows.min()), "median": float(np.median(rows)), "max": float(rows.max())}
+    return result

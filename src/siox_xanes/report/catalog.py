@@ -1,0 +1,50 @@
+"""The paper's figures: which inputs each one reads (standard library only: the DAG
+is built from this; the drawing code is in ``figures.py``).
+
+Input keys: ``systems`` (system cube), ``averaged`` (averaged-spectra predictions of
+the full window), ``baseline_full``, and ``{target}_{window}`` (test predictions).
+The window-ablation figures follow ``learning.ablation`` of the config: its
+``sub_windows`` (Figs. 5, 6) and ``bands`` (Figs. S5, S6); a config without them
+makes those figures not at all.
+"""
+
+from __future__ import annotations
+
+from .. import layout
+
+FULL = layout.FULL_WINDOW
+
+
+def figure_inputs(ablation: dict) -> dict[str, list[str]]:
+    """Figure name -> input keys, for the configured ablation groups."""
+    subs = list(ablation.get("sub_windows", []))
+    bands = list(ablation.get("bands", []))
+    figures = {
+        "fig2_spectra": ["systems"],
+        "fig3_valence_parity": [f"valence_{FULL}"],
+        "fig4_rdf_rmse": [f"rdf_{FULL}"],
+        "fig7_averaged_parity": [f"valence_{FULL}", "averaged"],
+        "fig8_averaged_rdf": ["averaged"],
+        "figS4_baseline": [f"baseline_{FULL}"],
+    }
+    if subs:
+        figures["fig5_window_parity"] = [f"valence_{w}" for w in [*subs, FULL]]
+        figures["fig6_window_rdf_rmse"] = [f"rdf_{w}" for w in [*subs, FULL]]
+    if bands:
+        figures["figS5_bands_valence"] = [f"valence_{w}" for w in bands]
+        figures["figS6_bands_rdf"] = [f"rdf_{w}" for w in [*bands, FULL]]
+    return figures
+
+
+def input_path(key: str) -> str:
+    """Workflow path of a figure input key."""
+    if key == "systems":
+        return layout.SYSTEM_CUBE
+    if key == "averaged":
+        return layout.AVERAGED_PREDICTIONS.format(window=FULL)
+    if key == f"baseline_{FULL}":
+        return layout.BASELINE_METRICS.format(window=FULL)
+    target, window = key.split("_", 1)
+    if target not in layout.TARGETS:
+        raise ValueError(f"figure input '{key}': expected systems, averaged, baseline_{FULL} or <target>_<window>")
+    return layout.PREDICTIONS.format(window=window, target=target)

@@ -1,0 +1,209 @@
+"""The paper's figures from the workflow's outputs (each saved as PNG and PDF).
+
+Every function takes the input paths of its figure (a dict keyed as in
+``catalog.figure_inputs``), the two output paths, the configured windows and the
+ablation groups; ``FIGURES`` maps figure names to their functions.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ..learning.metrics import per_row_rmse
+from .catalog import FULL
+from .plots import plt, save_figure
+
+CLASS_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+
+
+def _load(path):
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _parity(ax, pred_ds, title, coloured_test=True):
+    y, p = pred_ds["truth"].values.ravel(), pred_ds["prediction"].values.ravel()
+    split, cls = pred_ds["split"].values, pred_ds["n_o_neighbours"].values
+    ax.scatter(y[split == 0], p[split == 0], s=6, c="0.75", label="train", lw=0)
+    test = split == 1
+    if coloured_test:
+        for k in np.unique(cls[test]):
+            sel = test & (cls == k)
+            ax.scatter(y[sel], p[sel], s=8, lw=0, color=CLASS_COLOURS[min(int(k), 4)], label=f"Si{int(k)}+ (test)")
+    else:
+        ax.scatter(y[test], p[test], s=8, lw=0, color="tab:orange", label="test")
+    lo, hi = min(y.min(), p.min()), max(y.max(), p.max())
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    rmse = float(np.sqrt(np.mean((p[test] - y[test]) ** 2)))
+    ax.set_title(f"{title}  (test RMSE {rmse:.3f})", fontsize=8)
+    ax.set_xlabel("Bader charge (e)")
+    ax.set_ylabel("predicted (e)")
+
+
+def fig2_spectra(inp, png, pdf, windows, ablation):
+    ds = _load(inp["systems"])
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    cmap = plt.get_cmap("viridis")
+    for k in range(ds.sizes["system"]):
+        ax.plot(ds.energy, ds.mu[k], color=cmap(float(ds.x[k]) / 2.0), lw=0.9)
+    for i, w in enumerate(ablation.get("sub_windows", [])):
+        lo, hi = windows[w]
+        ax.axvspan(lo, hi, color="0.9" if i % 2 else "0.95", zorder=0)
+        ax.text((lo + hi) / 2, 1.0, w, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 2))
+    fig.colorbar(sm, ax=ax, label="x in SiOx")
+    ax.set_xlabel("photon energy (eV)")
+    ax.set_ylabel("absorption (mean over Si sites)")
+    save_figure(fig, png, pdf)
+
+
+def fig3_valence_parity(inp, png, pdf, windows, ablation):
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    _parity(ax, _load(inp[f"valence_{FULL}"]), "full range")
+    ax.legend(fontsize=7, frameon=False)
+    save_figure(fig, png, pdf)
+
+
+def _rdf_examples(pred):
+    test = np.flatnonzero(pred["split"].values == 1)
+    rmse = per_row_rmse(pred["truth"].values[test], pred["prediction"].values[test])
+    order = np.argsort(rmse)
+    picks = order[np.unique(np.linspace(0, len(order) - 1, 6).round().astype(int))]
+    return test, rmse, order, picks
+
+
+def fig4_rdf_rmse(inp, png, pdf, windows, ablation):
+    pred = _load(inp[f"rdf_{FULL}"])
+    test, rmse, order, picks = _rdf_examples(pred)
+    r = np.arange(pred.sizes["output"])
+    fig = plt.figure(figsize=(9, 4))
+    ax = fig.add_subplot(1, 3, 1)
+    ax.plot(np.arange(len(order)), rmse[order], "k.-", ms=3)
+    for j, p in enumerate(picks):
+        rank = int(np.flatnonzero(order == p)[0])
+        ax.annotate("ABCDEF"[j], (rank, rmse[p]), color="darkred")
+    ax.set_xlabel("test spectrum (sorted)")
+    ax.set_ylabel("RDF RMSE")
+    for j, p in enumerate(picks):
+        a = fig.add_subplot(3, 3, 3 * (j // 2) + 2 + j % 2)
+        a.plot(r, pred["truth"].values[test[p]], color="lightcoral", lw=1.5)
+        a.plot(r, pred["prediction"].values[test[p]], color="darkred", lw=0.8)
+        a.set_title(f"{'ABCDEF'[j]}: {str(pred['cell'].values[test[p]])}", fontsize=7)
+        a.tick_params(labelsize=6)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def fig5_window_parity(inp, png, pdf, windows, ablation):
+    names = [*ablation["sub_windows"], FULL]
+    ncol = min(3, len(names))
+    fig, axes = plt.subplots(-(-len(names) // ncol), ncol, figsize=(3 * ncol, 3 * -(-len(names) // ncol)), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, w in zip(axes.flat, names):
+        _parity(ax, _load(inp[f"valence_{w}"]), f"{w}: {windows[w][0]:.2f}-{windows[w][1]:.2f} eV", coloured_test=False)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def _sorted_rmse_curves(ax, inp, names, labels=None):
+    cmap = plt.get_cmap("tab10")
+    for i, w in enumerate(names):
+        pred = _load(inp[f"rdf_{w}"])
+        test = pred["split"].values == 1
+        rmse = np.sort(per_row_rmse(pred["truth"].values[test], pred["prediction"].values[test]))
+        ax.plot(np.arange(len(rmse)), rmse, color="gold" if w == FULL else cmap(i), lw=2.2 if w == FULL else 1,
+                label=(labels or {}).get(w, w))
+    ax.set_xlabel("test spectrum (sorted)")
+    ax.set_ylabel("RDF RMSE")
+    ax.legend(fontsize=7, frameon=False)
+
+
+def fig6_window_rdf_rmse(inp, png, pdf, windows, ablation):
+    fig, ax = plt.subplots(figsize=(5, 4))
+    _sorted_rmse_curves(ax, inp, [*ablation["sub_windows"], FULL])
+    save_figure(fig, png, pdf)
+
+
+def fig7_averaged_parity(inp, png, pdf, windows, ablation):
+    sites, avg = _load(inp[f"valence_{FULL}"]), _load(inp["averaged"])
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    test = sites["split"].values == 1
+    ax.scatter(sites["truth"].values.ravel()[test], sites["prediction"].values.ravel()[test], s=6, c="0.7", lw=0, label="single sites (test)")
+    ax.scatter(avg["mean_valence_true"], avg["mean_valence_pred"], s=18, c="tab:red", label="cell-averaged spectra")
+    lo, hi = ax.get_xlim()
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    ax.set_xlabel("mean Bader charge (e)")
+    ax.set_ylabel("predicted (e)")
+    ax.legend(fontsize=7, frameon=False)
+    save_figure(fig, png, pdf)
+
+
+def fig8_averaged_rdf(inp, png, pdf, windows, ablation):
+    avg = _load(inp["averaged"])
+    rmse = per_row_rmse(avg["mean_rdf_true"].values, avg["mean_rdf_pred"].values)
+    xs = avg["x"].values
+    fig = plt.figure(figsize=(9, 4))
+    ax = fig.add_subplot(1, 2, 1)
+    ax.scatter(np.argsort(np.argsort(rmse)), rmse, c=xs, cmap="viridis", vmin=0, vmax=2)
+    ax.set_xlabel("system (sorted)")
+    ax.set_ylabel("mean-RDF RMSE")
+    comps = np.unique(xs)
+    for j, x in enumerate(comps[:9]):
+        sel = np.flatnonzero(xs == x)
+        worst = sel[np.argmax(rmse[sel])]
+        a = fig.add_subplot(3, 6, 6 * (j // 3) + 4 + j % 3)
+        a.plot(avg.r, avg["mean_rdf_true"].values[worst], color="lightcoral", lw=1.5)
+        a.plot(avg.r, avg["mean_rdf_pred"].values[worst], color="darkred", lw=0.8)
+        a.set_title(f"x = {x:.2f}", fontsize=7)
+        a.tick_params(labelsize=5)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def figS4_baseline(inp, png, pdf, windows, ablation):
+    base = json.loads(open(inp[f"baseline_{FULL}"]).read())
+    y, p, split = np.array(base["truth"]), np.array(base["prediction"]), np.array(base["split"])
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.scatter(y[split == 0], p[split == 0], s=6, c="0.75", lw=0, label="train")
+    ax.scatter(y[split == 1], p[split == 1], s=8, c="tab:orange", lw=0, label="test")
+    lo, hi = min(y.min(), p.min()), max(y.max(), p.max())
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    ax.set_title(f"linear baseline (test RMSE {base['test']['rmse']:.3f})", fontsize=8)
+    ax.set_xlabel("Bader charge (e)")
+    ax.set_ylabel("predicted (e)")
+    ax.legend(fontsize=7, frameon=False)
+    save_figure(fig, png, pdf)
+
+
+def figS5_bands_valence(inp, png, pdf, windows, ablation):
+    bands = ablation["bands"]
+    fig, axes = plt.subplots(1, len(bands), figsize=(4 * len(bands), 4), squeeze=False)
+    for ax, w in zip(axes.flat, bands):
+        _parity(ax, _load(inp[f"valence_{w}"]), f"{w}: {windows[w][0]:.0f}-{windows[w][1]:.0f} eV", coloured_test=False)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def figS6_bands_rdf(inp, png, pdf, windows, ablation):
+    fig, ax = plt.subplots(figsize=(5, 4))
+    _sorted_rmse_curves(ax, inp, [*ablation["bands"], FULL])
+    save_figure(fig, png, pdf)
+
+
+# Figure name -> drawing function; the inputs of each are in catalog.figure_inputs.
+FIGURES = {
+    "fig2_spectra": fig2_spectra,
+    "fig3_valence_parity": fig3_valence_parity,
+    "fig4_rdf_rmse": fig4_rdf_rmse,
+    "fig5_window_parity": fig5_window_parity,
+    "fig6_window_rdf_rmse": fig6_window_rdf_rmse,
+    "fig7_averaged_parity": fig7_averaged_parity,
+    "fig8_averaged_rdf": fig8_averaged_rdf,
+    "figS4_baseline": figS4_baseline,
+    "figS5_bands_valence": figS5_bands_valence,
+    "figS6_bands_rdf": figS6_bands_rdf,
+}

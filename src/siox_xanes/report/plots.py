@@ -1,0 +1,82 @@
+"""Figures of the workflow (matplotlib/seaborn), each saved as PNG and PDF."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # batch jobs have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from ..io import atomic_path  # noqa: E402
+
+
+def save_figure(fig, png_path, pdf_path) -> None:
+    for path in (png_path, pdf_path):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=str(path).rsplit(".", 1)[-1], dpi=150, bbox_inches="tight")
+    plt.close(fig)
+
+
+def coordination_histogram(classes: pd.DataFrame, png_path, pdf_path) -> None:
+    """Fig. S2: Si coordination classes (Si and O neighbour counts) per composition.
+
+    Bars are the mean fraction over the seeds of a composition, whiskers their spread.
+    """
+    sns.set_theme(style="whitegrid", context="paper")
+    xs = sorted(classes["x"].unique())
+    ncol = 3
+    nrow = math.ceil(len(xs) / ncol)
+    # Every (cell, class) pair, zero-filled, so absent classes count as 0 in the means.
+    full = (
+        classes.pivot_table(index=["x", "seed"], columns="class", values="fraction", fill_value=0.0)
+        .stack()
+        .rename("fraction")
+        .reset_index()
+    )
+    order = (
+        classes.drop_duplicates("class")
+        .sort_values(["n_o_neighbours", "n_si_neighbours"])["class"]
+        .tolist()
+    )
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.8 * nrow), sharey=True, squeeze=False)
+    for ax, x in zip(axes.flat, xs):
+        sub = full[full["x"] == x]
+        present = [c for c in order if sub.loc[sub["class"] == c, "fraction"].max() > 0]
+        sns.barplot(data=sub, x="class", y="fraction", order=present, errorbar="sd", ax=ax, color="tab:blue")
+        ax.set_title(f"SiO$_{{{x:.2f}}}$")
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+    for ax in axes.flat[len(xs):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("fraction of Si")
+    fig.suptitle("Si coordination classes SinOm (n Si and m O neighbours)")
+    fig.tight_layout()
+    save_figure(fig, png_path, pdf_path)
+
+
+REFERENCE_LABELS = {"alpha_quartz": "α-quartz", "diamond_si": "diamond Si"}
+
+
+def reference_spectra_figure(refs: dict, png_path, pdf_path, erange=(1830.0, 1880.0)) -> None:
+    """Fig. S1 analogue: aligned reference spectra, computed and experimental main peaks marked.
+
+    ``refs``: name -> ((energy, mu), {computed_main_peak_eV, experiment_main_peak_eV}).
+    """
+    sns.set_theme(style="ticks", context="paper")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for (name, ((e, mu), peak)), color in zip(refs.items(), ("tab:red", "tab:blue")):
+        sel = (e >= erange[0]) & (e <= erange[1])
+        ax.plot(e[sel], mu[sel] / mu[sel].max(), color=color, label=REFERENCE_LABELS.get(name, name))
+        ax.axvline(peak["computed_main_peak_eV"], color=color, ls="-", lw=0.8, alpha=0.6)
+        ax.axvline(peak["experiment_main_peak_eV"], color=color, ls="--", lw=0.8)
+    ax.set_xlim(*erange)
+    ax.set_xlabel("photon energy (eV)")
+    ax.set_ylabel("normalised absorption")
+    ax.set_title("Si K-edge references (solid: computed peak, dashed: experiment)")
+    ax.legend(frameon=False)
+    save_figure(fig, png_path, pdf_path)

@@ -1,0 +1,46 @@
+"""Bader charges from QE densities with baderkit.
+
+pp.x writes the valence (pseudo + augmentation, plot_num 0) and the PAW
+all-electron (plot_num 21) densities as Gaussian cube files. They are
+converted to VASP CHGCAR layout first: baderkit partitions correctly from
+CHGCAR files, while reading the QE cubes directly gave wrong basins for
+alpha-quartz. The valence density is integrated over basins of the
+all-electron density; charge = valence electrons of the dataset - population,
+so Si in SiO2 comes out near +3.2 and O near -1.6.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def cube_to_chgcar(cube_path, chgcar_path) -> None:
+    """Gaussian cube (e/bohr^3, QE) -> CHGCAR (rho * V, as VASP writes it)."""
+    from ase.calculators.vasp import VaspChargeDensity
+    from ase.io.cube import read_cube_data
+    from ase.units import Bohr
+
+    data, atoms = read_cube_data(str(cube_path))
+    chg = VaspChargeDensity(None)
+    chg.atoms = [atoms]
+    chg.chg = [data / Bohr**3]  # e/A^3; the writer multiplies by the volume
+    chg.write(str(chgcar_path), format="chgcar")
+
+
+def bader_charges(valence_cube, all_electron_cube, valence_electrons: list[float], workdir) -> np.ndarray:
+    """Bader charge of every atom (in the cube's atom order)."""
+    from baderkit import Bader, Grid
+
+    workdir = Path(workdir)
+    cube_to_chgcar(valence_cube, workdir / "CHGCAR_valence")
+    cube_to_chgcar(all_electron_cube, workdir / "CHGCAR_all_electron")
+    bader = Bader(
+        charge_grid=Grid.from_vasp(workdir / "CHGCAR_valence"),
+        total_charge_grid=Grid.from_vasp(workdir / "CHGCAR_all_electron"),
+    )
+    population = np.asarray(bader.atom_charges, float)
+    if len(population) != len(valence_electrons):
+        raise ValueError(f"Bader found {len(population)} atoms, the cell has {len(valence_electrons)}")
+    return np.asarray(valence_electrons, float) - population

@@ -1,0 +1,183 @@
+"""One cell's QE calculations: ground state (+ densities for Bader) and one core-hole site."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from .programs import QEError, run_qe
+from .qe_files import parse_pw_output, pp_input, pw_input, read_xspectra_dat, xspectra_input
+
+DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pbe-paw.UPF"}
+POLARISATIONS = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+
+
+def scratch_dir(prefix: str):
+    """Temporary folder for wavefunctions and save directories (node-local $TMPDIR on clusters)."""
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=os.environ.get("SIOX_SCRATCH") or None)
+
+
+def _from_mapping(cls, values: dict):
+    """A settings dataclass from exactly its fields' entries of ``values`` (a config block)."""
+    names = [f.name for f in fields(cls)]
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise KeyError(f"{cls.__name__}: missing settings {missing}")
+    return cls(**{n: tuple(values[n]) if isinstance(values[n], list) else values[n] for n in names})
+
+
+@dataclass(frozen=True)
+class ScfSettings:
+    """What a pw.x SCF result depends on: cut-offs, k-points, smearing, convergence, and
+    the mixing and iteration limit of each attempt (Snakemake retries go down the lists)."""
+
+    ecutwfc_Ry: float
+    ecutrho_Ry: float
+    scf_kpoints: tuple[int, int, int]
+    degauss_Ry: float
+    conv_thr_per_atom: float
+    mixing_beta: tuple[float, ...]
+    electron_maxstep: tuple[int, ...]
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> "ScfSettings":
+        return _from_mapping(cls, values)
+
+    def attempt(self, attempt: int) -> dict:
+        """SCF mixing and iteration limit for Snakemake attempt ``attempt`` (1-based)."""
+        i = min(attempt, len(self.mixing_beta)) - 1  # the config check makes both lists equally long
+        return {"mixing_beta": self.mixing_beta[i], "electron_maxstep": self.electron_maxstep[i]}
+
+
+@dataclass(frozen=True)
+class SpectrumSettings:
+    """What xspectra.x's spectrum depends on beyond the SCF: k mesh, broadening, energy range."""
+
+    xspectra_kpoints: tuple[int, int, int]
+    gamma_eV: float
+    emin_eV: float
+    emax_eV: float
+    n_energy_points: int
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> "SpectrumSettings":
+        return _from_mapping(cls, values)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How QE's MPI ranks are started (never part of a result)."""
+
+    ranks: int = 1
+    launcher: str = "auto"
+
+
+# What a later SCF needs to start from this one's density (no wavefunctions).
+DENSITY_FILES = ("charge-density.dat", "data-file-schema.xml", "paw.txt")  # paw.txt: PAW becsum
+
+
+def run_scf(atoms, scf: ScfSettings, pseudo_dir: Path, work: Path, prefix: str, attempt: int, launch: Launch,
+            absorber=None, startingpot: str | None = None) -> dict:
+    """pw.x SCF; raises QEError naming the output when it did not converge."""
+    text = pw_input(
+        atoms, prefix=prefix, outdir="./out", pseudo_dir=str(Path(pseudo_dir).resolve()), datasets=DATASETS,
+        ecutwfc=scf.ecutwfc_Ry, ecutrho=scf.ecutrho_Ry, kpoints=scf.scf_kpoints,
+        absorber=absorber, degauss=scf.degauss_Ry, conv_thr_per_atom=scf.conv_thr_per_atom,
+        startingpot=startingpot, **scf.attempt(attempt),
+    )
+    out = run_qe("pw.x", text, work, f"{prefix}.out", launch.ranks, launch.launcher)
+    result = parse_pw_output(out)
+    if not result["converged"]:
+        raise QEError(f"pw.x SCF not converged (attempt {attempt}); see {work / (prefix + '.out')}")
+    result["attempt"] = attempt
+    return result
+
+
+def _kept(keep: Path | None) -> str:
+    return f" (QE outputs in {keep})" if keep is not None else ""
+
+
+def _keep_outputs(work: Path, keep: Path | None) -> None:
+    """The QE text outputs of a scratch folder, in the order they were written, as one
+    file (a declared log of the job), so that they outlive the scratch folder."""
+    if keep is None:
+        return
+    outputs = sorted(work.glob("*.out"), key=lambda f: f.stat().st_mtime)
+    Path(keep).parent.mkdir(parents=True, exist_ok=True)
+    with open(keep, "w") as fh:
+        for f in outputs:
+            fh.write(f"===== {f.name} =====\n{f.read_text(errors='replace')}\n")
+
+
+def ground_state(atoms, scf: ScfSettings, pseudo_dir: Path, rho_valence: Path, rho_all_electron: Path, attempt: int,
+                 launch: Launch, keep: Path | None = None, density_dir: Path | None = None) -> dict:
+    """Ground-state SCF, then the valence and PAW all-electron densities as cube files.
+
+    With ``density_dir`` the converged density is also kept there, for the
+    core-hole SCFs of this cell to start from.
+    """
+    with scratch_dir("gs-") as tmp:
+        work = Path(tmp)
+        try:
+            result = run_scf(atoms, scf, pseudo_dir, work, "gs", attempt, launch)
+            if density_dir is not None:
+                Path(density_dir).mkdir(parents=True, exist_ok=True)
+                for name in DENSITY_FILES:
+                    shutil.copy(work / "out/gs.save" / name, Path(density_dir) / name)
+            for plot_num, dest in ((0, rho_valence), (21, rho_all_electron)):
+                run_qe("pp.x", pp_input("gs", "./out", plot_num, f"rho{plot_num}.cube"), work, f"pp{plot_num}.out",
+                       launch.ranks, launch.launcher)
+                shutil.move(work / f"rho{plot_num}.cube", dest)
+        except QEError as exc:
+            raise QEError(f"{exc}{_kept(keep)}") from exc
+        finally:
+            _keep_outputs(work, keep)
+    return result
+
+
+def core_hole_site(atoms, site: int, scf: ScfSettings, spectrum: SpectrumSettings, pseudo_dir: Path, core_file: Path,
+                   attempt: int, launch: Launch, keep: Path | None = None, start_density: Path | None = None) -> dict:
+    """XCH SCF with Si ``site`` as absorber, then xspectra.x for x, y and z polarisations.
+
+    With ``start_density`` (a ground-state density kept by ``ground_state``)
+    the SCF starts from it instead of from atomic densities (on a 24-atom SiO
+    cell this saved no iterations: 16 either way). Returns the SCF summary and
+    the spectrum (relative energies, one column per polarisation and their mean).
+    """
+    with scratch_dir("ch-") as tmp:
+        work = Path(tmp)
+        try:
+            startingpot = None
+            if start_density is not None:
+                shutil.copytree(start_density, work / "out/ch.save")
+                startingpot = "file"
+            result = run_scf(atoms, scf, pseudo_dir, work, "ch", attempt, launch, absorber=site, startingpot=startingpot)
+            shutil.copy(core_file, work / "core.wfc")
+            columns, energy = {}, None
+            for name, eps in POLARISATIONS.items():
+                text = xspectra_input(
+                    prefix="ch", outdir="./out", polarisation=eps, save_file=f"{name}.sav",
+                    core_file="core.wfc", kpoints=spectrum.xspectra_kpoints,
+                    gamma_eV=spectrum.gamma_eV, emin_eV=spectrum.emin_eV, emax_eV=spectrum.emax_eV,
+                    n_energy=spectrum.n_energy_points,
+                )
+                run_qe("xspectra.x", text, work, f"xspectra_{name}.out", launch.ranks, launch.launcher)
+                e, mu = read_xspectra_dat(work / "xanes.dat")
+                if energy is not None and not np.allclose(e, energy):
+                    raise QEError(f"xspectra.x gave different energy grids per polarisation in {work}")
+                energy, columns[name] = e, mu
+                (work / "xanes.dat").rename(work / f"{name}.dat")
+        except QEError as exc:
+            raise QEError(f"site {site}: {exc}{_kept(keep)}") from exc
+        finally:
+            _keep_outputs(work, keep)
+    mean = np.mean([columns[k] for k in POLARISATIONS], axis=0)
+    bad = [k for k, v in {**columns, "mean": mean}.items() if not np.isfinite(v).all() or (v < -1e-8).any()]
+    if bad:
+        raise QEError(f"xspectra.x spectrum with NaN or negative values ({', '.join(bad)}) for site {site}")
+    return {"scf": result, "energy_rel_eV": energy, "mu": columns, "mu_mean": mean}

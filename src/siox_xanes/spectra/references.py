@@ -1,0 +1,42 @@
+"""Crystalline references computed with the same settings as the glasses."""
+
+from __future__ import annotations
+
+REFERENCES = ("alpha_quartz", "diamond_si")
+# Si atoms in one unit cell of each (9-atom hexagonal quartz, 8-atom cubic diamond):
+# the DAG counts the sites of a reference without building it.
+SI_PER_UNIT_CELL = {"alpha_quartz": 3, "diamond_si": 8}
+
+
+def reference_si_count(name: str, repeat) -> int:
+    if name not in SI_PER_UNIT_CELL:
+        raise ValueError(f"unknown reference '{name}', expected one of {REFERENCES}")
+    n = SI_PER_UNIT_CELL[name]
+    for k in repeat:
+        n *= int(k)
+    return n
+
+
+def reference_crystal(name: str, repeat=(1, 1, 1)):
+    """alpha-quartz (9-atom hexagonal cell) or diamond Si (8-atom cubic cell), repeated; Si first."""
+    from ase.build import bulk
+    from ase.spacegroup import crystal
+
+    if name == "alpha_quartz":
+        # Si (0.4697, 0, 0), O (0.4135, 0.2669, 0.1191) of the usual description,
+        # shifted by 1/3 along c to ASE's setting of space group 152.
+        atoms = crystal(
+            ["Si", "O"],
+            basis=[(0.4697, 0.0, 1.0 / 3.0), (0.4135, 0.2669, 1.0 / 3.0 - 0.1191)],
+            spacegroup=152,
+            cellpar=[4.913, 4.913, 5.405, 90, 90, 120],
+        )
+    elif name == "diamond_si":
+        atoms = bulk("Si", "diamond", a=5.431, cubic=True)
+    else:
+        raise ValueError(f"unknown reference '{name}', expected one of {REFERENCES}")
+    atoms = atoms.repeat(tuple(int(n) for n in repeat))
+    order = sorted(range(len(atoms)), key=lambda i: atoms[i].symbol != "Si")
+    atoms = atoms[order]
+    atoms.info["reference"] = name
+    return atoms
