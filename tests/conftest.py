@@ -22,14 +22,14 @@ def run_snakemake(args, cwd, check=True, **kwargs):
 
 
 def job_counts(output: str) -> dict[str, int]:
-    """Rule -> count from the 'Job stats' table Snakemake prints."""
+    """Rule -> count from the 'Job stats' table Snakemake prints (without its total row)."""
     counts, in_table = {}, False
     for line in output.splitlines():
         if line.startswith("Job stats"):
             in_table = True
             continue
         parts = line.split()
-        if in_table and len(parts) == 2 and parts[1].isdigit():
+        if in_table and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
             counts[parts[0]] = int(parts[1])
         elif in_table and counts and not parts:
             break

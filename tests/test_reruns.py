@@ -1,0 +1,155 @@
+"""Partial reruns recompute only what changed.
+
+A finished run is made with every rule script replaced by a stub that writes its
+outputs (Snakemake records params, inputs and code exactly as in a real run, in
+seconds instead of an hour of DFT); then each config edit alone is applied and the
+dry run must list only the jobs whose results the edit can change.
+"""
+
+import copy
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT, job_counts, run_snakemake
+
+STUB = '''from pathlib import Path
+for f in [*snakemake.output, *snakemake.log]:
+    p = Path(f)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix:
+        p.write_text("stub\\n")
+    else:
+        p.mkdir(exist_ok=True)  # a directory output
+'''
+EXPENSIVE = ("random_network", "melt_quench", "ground_state", "bader_charges", "core_hole_xanes")
+
+
+def base_config():
+    config = yaml.safe_load((ROOT / "tests/data/config_tiny.yaml").read_text())
+    config["learning"]["windows"] = {"full": [1830.0, 1880.0], "a": [1830.0, 1855.0], "b": [1855.0, 1880.0]}
+    config["learning"]["ablation"] = {"sub_windows": ["a", "b"], "bands": []}
+    return config
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A copy of the workflow with stub scripts, run to the end on the tiny config."""
+    root = tmp_path_factory.mktemp("stubbed")
+    wf = root / "workflow"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        src, dst = ROOT / rel, wf / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(src.readlink())
+        elif src.is_file():
+            shutil.copy(src, dst)
+    for script in (wf / "scripts").glob("*.py"):
+        script.write_text(STUB)
+    work = root / "run"
+    work.mkdir()
+    (work / "config.yaml").write_text(yaml.safe_dump(base_config(), sort_keys=False))
+    snakefile = ["-s", str(wf / "Snakefile")]
+    run_snakemake([*snakefile, "--cores", "2"], cwd=work)
+    return work, snakefile
+
+
+def dry_run(finished_run, edit) -> dict[str, int]:
+    work, snakefile = finished_run
+    config = base_config()
+    edit(config)
+    (work / "edited.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    out = run_snakemake([*snakefile, "-n", "--cores", "2", "--configfile", "edited.yaml"], cwd=work).stdout
+    return job_counts(out)
+
+
+def setter(path: str, value):
+    def edit(config):
+        *parents, leaf = path.split(".")
+        node = config
+        for p in parents:
+            node = node[p]
+        node[leaf] = copy.deepcopy(value)
+    return edit
+
+
+# Settings that change how or where a job runs, never what it computes: nothing reruns.
+NOTHING_RERUNS = {
+    "md.runtime_min": 999,
+    "md.mpi_ranks": 4,
+    "md.launcher": "mpiexec -n {ranks}",
+    "xanes.runtime_min": {"ground_state": 999, "core_hole": 999},
+    "xanes.mem_mb_per_rank": 9999,
+    "xanes.mpi_ranks": 8,
+    "xanes.launcher": "srun -n {ranks} --mpi=pmix",
+}
+# Settings of the alignment and later stages: no MD, ground state, Bader or core-hole job.
+NO_DFT_RERUNS = {
+    "xanes.grid": {"start": 1830.0, "stop": 1880.0, "points": 200},
+    "xanes.experiment_main_peak_eV": {"alpha_quartz": 1846.5, "diamond_si": 1840.5},
+    "xanes.main_peak_window_eV": 15.0,
+}
+
+
+def summary_status(finished_run) -> dict[str, str]:
+    """output file -> status column of `snakemake --summary` (per-file params comparison)."""
+    work, snakefile = finished_run
+    out = run_snakemake([*snakefile, "--summary"], cwd=work).stdout
+    rows = [line.split("\t") for line in out.splitlines() if line.startswith(("results/", "logs/"))]
+    return {r[0]: r[4] for r in rows if len(r) > 4}
+
+
+def test_an_unchanged_config_reruns_nothing(finished_run):
+    assert dry_run(finished_run, lambda c: None) == {}
+    status = summary_status(finished_run)
+    assert len(status) > 40 and set(status.values()) <= {"ok", "removed temp file"}, set(status.values())
+    # (Snakemake 9.27's --list-changes params lists every output that has recorded params,
+    # changed or not: ParamsChange.__or__ keeps the file set of a no-change; see README.)
+
+
+@pytest.mark.parametrize("key", NOTHING_RERUNS)
+def test_resources_ranks_and_launchers_rerun_nothing(finished_run, key):
+    assert dry_run(finished_run, setter(key, NOTHING_RERUNS[key])) == {}, key
+
+
+@pytest.mark.parametrize("key", NO_DFT_RERUNS)
+def test_grid_and_alignment_rerun_no_md_or_dft(finished_run, key):
+    counts = dry_run(finished_run, setter(key, NO_DFT_RERUNS[key]))
+    assert counts.get("align_spectra") == 1, counts
+    assert not set(EXPENSIVE) & set(counts), counts
+
+
+def test_one_window_reruns_only_that_window(finished_run):
+    counts = dry_run(finished_run, setter("learning.windows.a", [1831.0, 1855.0]))
+    figures = counts.pop("figure")
+    assert figures >= 1
+    assert counts == {"train_model": 2, "linear_baseline": 1, "averaged_evaluation": 1, "reproduction_report": 1,
+                      "all": 1}, counts
+
+
+def test_a_new_seed_adds_only_the_new_cells(finished_run):
+    config = base_config()
+    counts = dry_run(finished_run, setter("structures.seeds", [*config["structures"]["seeds"], 99]))
+    n_new = len(config["structures"]["compositions"])
+    for rule in ("random_network", "melt_quench", "validate_cell", "ground_state", "bader_charges", "site_rdf"):
+        assert counts[rule] == n_new, (rule, counts)
+    assert counts["core_hole_xanes"] == n_new * config["xanes"]["sites_per_cell"]
+    assert "pseudopotentials" not in counts and "reference_structure" not in counts
+
+
+def test_more_sites_per_cell_add_only_the_new_sites(finished_run):
+    config = base_config()
+    counts = dry_run(finished_run, setter("xanes.sites_per_cell", config["xanes"]["sites_per_cell"] + 1))
+    n_cells = len(config["structures"]["compositions"]) * len(config["structures"]["seeds"])
+    assert counts["core_hole_xanes"] == n_cells, counts
+    assert not {"random_network", "melt_quench", "ground_state", "bader_charges"} & set(counts), counts
+
+
+def test_a_changed_scf_setting_does_rerun_the_dft(finished_run):
+    """The other side: a setting that changes the physics reruns every ground state and site."""
+    counts = dry_run(finished_run, setter("xanes.ecutwfc_Ry", 22))
+    assert counts["ground_state"] == 4 and counts["core_hole_xanes"] == 4, counts
+    assert "melt_quench" not in counts
