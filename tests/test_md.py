@@ -22,6 +22,9 @@ PROTOCOL = dict(
 def test_potential_ships_with_the_wheel():
     pot = potential_path("SiO.tersoff")
     assert "Munetoh" in pot.read_text() or "Mumetoh" in pot.read_text()
+    # checked in the melt-quench job (the DAG is built without LAMMPS), naming the key
+    with pytest.raises(FileNotFoundError, match=r"md.potential: potential file 'NoSuch.tersoff' not found"):
+        potential_path("NoSuch.tersoff")
 
 
 def test_commands_follow_the_protocol():
