@@ -72,7 +72,7 @@ def test_tiny_workflow_end_to_end(tiny_local_run):
     import xarray as xr
 
     with xr.open_dataset(res / "xanes/spectra_on_grid.nc") as ds:
-        assert ds.sizes == {"spectrum": 4, "energy": 256}
+        assert ds.sizes == {"spectrum": 5, "energy": 256}  # one site per glass, 1 + 2 of the references
         assert float(ds["mu"].min()) >= 0 and float(ds["mu"].max()) > 0
         assert set(ds["cell"].values) == {"x0.00_seed7", "x2.00_seed7", "ref_alpha_quartz", "ref_diamond_si"}
     alignment = json.loads((res / "xanes/alignment.json").read_text())
