@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from siox_xanes.spectra.calc import core_hole_site, ground_state
+from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
 from siox_xanes.spectra.references import reference_crystal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +56,8 @@ def main():
     print(f"{args.cell} x {args.repeat}: {len(atoms)} atoms, {cfg['ecutwfc_Ry']}/{cfg['ecutrho_Ry']} Ry, "
           f"xspectra k {cfg['xspectra_kpoints']}, {args.ranks} MPI ranks")
     print(f"{'BLAS':10s} {'GS s':>7s} {'GS it':>6s} {'site s':>7s} {'CH it':>6s} {'peak MB/rank':>13s}")
+    scf, spectrum = ScfSettings.from_mapping(cfg), SpectrumSettings.from_mapping(cfg)
+    launch = Launch(args.ranks, "auto")
     rows = {}
     for blas in args.blas:
         dirs = BLAS[blas].split(":")
@@ -65,9 +67,9 @@ def main():
         os.environ["LD_LIBRARY_PATH"] = BLAS[blas]
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            gs = ground_state(atoms, cfg, pseudo, Path(tmp) / "v.cube", Path(tmp) / "ae.cube", attempt=1, ranks=args.ranks)
+            gs = ground_state(atoms, scf, pseudo, Path(tmp) / "v.cube", Path(tmp) / "ae.cube", 1, launch)
             t1 = time.perf_counter()
-            site = core_hole_site(atoms, 0, cfg, pseudo, pseudo / "Si_hole.1s.core", attempt=1, ranks=args.ranks)
+            site = core_hole_site(atoms, 0, scf, spectrum, pseudo, pseudo / "Si_hole.1s.core", 1, launch)
             t2 = time.perf_counter()
         rows[blas] = (t1 - t0, t2 - t1)
         print(f"{blas:10s} {t1 - t0:7.1f} {gs['scf_iterations']:6d} {t2 - t1:7.1f} {site['scf']['scf_iterations']:6d} {peak_rss_mb():13.0f}")

@@ -50,7 +50,12 @@ rule validate_cell:
         "../envs/structures.yaml"
     params:
         cutoffs=config["validation"]["cutoffs"],
-        density_window=lambda wc: config["validation"]["density_window"].get(wc.x),
+        bounds=lambda wc: {
+            **config["validation"]["bounds"],
+            "density_g_cm3": config["validation"]["density_by_composition"].get(
+                wc.x, config["validation"]["bounds"]["density_g_cm3"]
+            ),
+        },
     script:
         "../scripts/validate_cell.py"
 

@@ -114,7 +114,8 @@ rule core_hole_xanes:
     log:
         main="logs/core_hole_xanes/{cell}_site{site}.log",
         qe="logs/core_hole_xanes/{cell}_site{site}.qe.txt",
-        # one JSON line per failed attempt, kept across retries
+        # the failed attempt's record; Snakemake prints it with the failure (show-failed-logs)
+        # and removes it when the retry starts
         failures="logs/core_hole_xanes/{cell}_site{site}.failures.jsonl",
     benchmark:
         "benchmarks/core_hole_xanes/{cell}_site{site}.tsv"

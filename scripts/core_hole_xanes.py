@@ -34,11 +34,11 @@ try:
         keep=Path(snakemake.log.qe), start_density=start_density,
     )
 except Exception as exc:
-    # One line per failed attempt in the job's failure log (kept across retries); Snakemake
-    # retries with safer mixing, and no spectrum file is left for a failed site.
+    # The failed attempt's record in the job's failure log (printed by Snakemake with the
+    # failure); Snakemake retries with safer mixing, and no spectrum file is left.
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cell": wc.cell, "site": site, "attempt": attempt,
               "error": str(exc), "traceback": traceback.format_exc()}
-    with open(snakemake.log.failures, "a") as fh:
+    with open(snakemake.log.failures, "w") as fh:
         fh.write(json.dumps(record) + "\n")
     raise
 scf = result["scf"]

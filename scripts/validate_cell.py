@@ -2,14 +2,15 @@
 
 from siox_xanes.io import read_structure, write_json
 from siox_xanes.joblog import start
-from siox_xanes.structures.checks import validate_cell
+from siox_xanes.structures.checks import Soundness, validate_cell
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
 params = snakemake.params
 atoms = read_structure(snakemake.input.structure)
-window = params.density_window
-report = {"x": x, "seed": seed, **validate_cell(atoms, params.cutoffs, tuple(window) if window else None)}
+bounds = dict(params.bounds)
+bounds["density_g_cm3"] = tuple(bounds["density_g_cm3"])
+report = {"x": x, "seed": seed, **validate_cell(atoms, params.cutoffs, Soundness(**bounds))}
 for flag in report["flags"]:
     log.warning("x=%s seed=%d: %s", x, seed, flag)
 write_json(snakemake.output.report, report)

@@ -60,10 +60,10 @@ def check_config(config: dict) -> None:
     md = config["md"]
     if md["final_temperature_K"] >= md["melt_temperature_K"]:
         problems.append("md.final_temperature_K: must be below md.melt_temperature_K")
-    for key in config["validation"]["density_window"]:
+    for key in config["validation"]["density_by_composition"]:
         if key not in config["structures"]["compositions"]:
             problems.append(
-                f"validation.density_window[{key!r}]: no such composition in structures.compositions"
+                f"validation.density_by_composition[{key!r}]: no such composition in structures.compositions"
             )
     problems += launcher_problems("md", md)
     problems += xanes_problems(config["xanes"])

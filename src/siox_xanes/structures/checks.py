@@ -10,6 +10,7 @@ good SiOx network should not contain (the O-O edge of an SiO4 tetrahedron is
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,11 +65,23 @@ def coordination_label(n_si: int, n_o: int) -> str:
     return f"Si{n_si}O{n_o}"
 
 
-def validate_cell(atoms, cutoffs: dict[str, float], density_window: tuple[float, float] | None = None) -> dict:
+@dataclass(frozen=True)
+class Soundness:
+    """What a sound SiOx glass satisfies (``validation.bounds`` of the config): a density
+    in the window, most Si with four neighbours (Si + O), O bridging about two Si, and no
+    O-O bond. Any bound may be None (not checked)."""
+
+    density_g_cm3: tuple[float, float] | None = None
+    min_fraction_si_fourfold: float | None = None
+    max_mean_si_per_o: float | None = None
+    max_o_o_bonds: int | None = 0
+
+
+def validate_cell(atoms, cutoffs: dict[str, float], bounds: Soundness = Soundness()) -> dict:
     """All checks of one quenched cell, as a flat JSON-ready dict.
 
-    ``flags`` lists what is physically wrong (O-O bonds, density outside the
-    expected window); an empty list means the cell passed.
+    ``flags`` lists every bound of ``bounds`` the cell misses; an empty list means
+    the cell passed.
     """
     i, j, d, labels = bond_list(atoms, cutoffs)
     coord = si_coordination(atoms, cutoffs)
@@ -90,13 +103,26 @@ def validate_cell(atoms, cutoffs: dict[str, float], density_window: tuple[float,
         "fraction_si_fourfold": float((total == 4).mean()) if n_si else 0.0,
         "mean_si_coordination": float(total.mean()) if n_si else 0.0,
         "mean_o_per_si": float(coord[:, 1].mean()) if n_si else 0.0,
+        # Si neighbours per O: 2 when every O bridges two Si, as in silica and SiOx
+        "mean_si_per_o": float(coord[:, 1].sum() / (len(atoms) - n_si)) if len(atoms) > n_si else None,
     }
-    flags = []
-    if out["bond_counts"]["O-O"] > 0:
-        flags.append(f"{out['bond_counts']['O-O']} O-O bonds shorter than {cutoffs.get('O-O')} A")
-    if density_window is not None:
-        lo, hi = density_window
-        if not lo <= out["density_g_cm3"] <= hi:
-            flags.append(f"density {out['density_g_cm3']:.3f} g/cm3 outside expected [{lo}, {hi}]")
-    out["flags"] = flags
+    out["flags"] = soundness_flags(out, bounds, cutoffs)
     return out
+
+
+def soundness_flags(report: dict, bounds: Soundness, cutoffs: dict[str, float]) -> list[str]:
+    """What of ``bounds`` a validation report misses, in words."""
+    flags = []
+    n_oo = report["bond_counts"]["O-O"]
+    if bounds.max_o_o_bonds is not None and n_oo > bounds.max_o_o_bonds:
+        flags.append(f"{n_oo} O-O bonds shorter than {cutoffs.get('O-O')} A")
+    if bounds.density_g_cm3 is not None:
+        lo, hi = bounds.density_g_cm3
+        if not lo <= report["density_g_cm3"] <= hi:
+            flags.append(f"density {report['density_g_cm3']:.3f} g/cm3 outside [{lo}, {hi}]")
+    if bounds.min_fraction_si_fourfold is not None and report["fraction_si_fourfold"] < bounds.min_fraction_si_fourfold:
+        flags.append(f"{100 * report['fraction_si_fourfold']:.0f} % of Si fourfold, below {100 * bounds.min_fraction_si_fourfold:.0f} %")
+    per_o = report["mean_si_per_o"]
+    if bounds.max_mean_si_per_o is not None and per_o is not None and per_o > bounds.max_mean_si_per_o:
+        flags.append(f"{per_o:.2f} Si per O, above {bounds.max_mean_si_per_o}")
+    return flags

@@ -20,6 +20,7 @@ def cells_table(reports: list[dict]) -> pd.DataFrame:
             "fraction_si_fourfold": r["fraction_si_fourfold"],
             "mean_si_coordination": r["mean_si_coordination"],
             "mean_o_per_si": r["mean_o_per_si"],
+            "mean_si_per_o": r.get("mean_si_per_o"),
         }
         for p in PAIRS:
             row[f"bonds_{p}"] = r["bond_counts"][p]
