@@ -28,6 +28,7 @@ from siox_xanes import layout
 from siox_xanes.config import ConfigError, check_config
 from siox_xanes.spectra.references import reference_si_count
 from siox_xanes.spectra.sites import select_sites
+from siox_xanes.structures.lattice import volume_additive_density
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -106,7 +107,21 @@ MD_PROTOCOL_KEYS = [
     "tdamp_ps",
     "pdamp_ps",
     "trace_every",
+    "ensemble",
+    "relax_box",
 ]
+
+
+def md_density(wildcards):
+    """Fixed density of the nvt protocol for composition x; None for npt (so that the
+    end members are no part of an npt result)."""
+    if MD["ensemble"] != "nvt":
+        return None
+    return volume_additive_density(
+        float(wildcards.x), MD["nvt_density_end_members_g_cm3"]
+    )
+
+
 # An SCF result: cut-offs, k-points, smearing, convergence and the retry schedule of
 # mixing and iteration limits (an attempt's mixing is one entry of it).
 SCF_KEYS = [

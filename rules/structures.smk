@@ -35,6 +35,7 @@ rule melt_quench:
         runtime=MD["runtime_min"],
     params:
         protocol=subset(MD, MD_PROTOCOL_KEYS),
+        density_g_cm3=md_density,
     script:
         "../scripts/melt_quench.py"
 

@@ -16,7 +16,8 @@ protocol_settings = dict(snakemake.params.protocol)
 potential = protocol_settings.pop("potential")
 out = snakemake.output
 atoms = read_structure(snakemake.input.structure)
-protocol = MeltQuench(velocity_seed=velocity_seed(seed, x), **protocol_settings)
+protocol = MeltQuench(velocity_seed=velocity_seed(seed, x), density_g_cm3=snakemake.params.density_g_cm3,
+                      **protocol_settings)
 # How the ranks are started does not change what is computed: read from the config,
 # which Snakemake does not compare, so editing it reruns nothing.
 ranks = int(snakemake.resources.tasks)

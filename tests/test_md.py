@@ -10,7 +10,7 @@ from siox_xanes.structures.md import (
     potential_path,
     velocity_seed,
 )
-from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3
+from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3, volume_additive_density
 from siox_xanes.structures.checks import validate_cell
 
 PROTOCOL = dict(
@@ -39,6 +39,28 @@ def test_commands_follow_the_protocol():
     assert "velocity all create 5000 7" in text
     assert cmds.index("minimize 1.0e-6 1.0e-8 2000 20000") < cmds.index(runs and "run 1000")
     assert cmds[-1] == "write_data out.data"
+
+
+def test_fixed_density_protocol_commands():
+    p = MeltQuench(velocity_seed=7, ensemble="nvt", density_g_cm3=2.23, relax_box=False, **PROTOCOL)
+    text = "\n".join(melt_quench_commands(p, "in.data", "/pot/SiO.tersoff", "out.data", "trace.dat"))
+    assert "change_box all x final 0 ${edge}" in text and "/2.23*1e24" in text
+    assert "fix ensemble all nvt temp 5000 5000 0.1" in text and "fix ensemble all nvt temp 5000 1.0 0.1" in text
+    assert " npt " not in text and "box/relax" not in text
+    assert text.index("change_box") < text.index("velocity all create")
+    with pytest.raises(ValueError, match="md.ensemble"):
+        MeltQuench(velocity_seed=7, ensemble="nph", **PROTOCOL)
+    with pytest.raises(ValueError, match="fixed density"):
+        MeltQuench(velocity_seed=7, ensemble="nvt", **PROTOCOL)
+
+
+def test_volume_additive_density():
+    ends = {"Si": 2.29, "SiO2": 2.20}
+    assert volume_additive_density(0.0, ends) == pytest.approx(2.29)
+    assert volume_additive_density(2.0, ends) == pytest.approx(2.20)
+    mid = [volume_additive_density(x, ends) for x in (0.25, 0.5, 1.0, 1.5)]
+    assert all(2.20 < d < 2.29 for d in mid) and mid == sorted(mid, reverse=True)
+    assert volume_additive_density(1.0, ends) == pytest.approx(2.228, abs=1e-3)
 
 
 def test_launcher():

@@ -140,3 +140,13 @@ def density_g_cm3(atoms) -> float:
 
     mass_g = sum(ATOMIC_MASS[s] for s in atoms.get_chemical_symbols()) / 6.02214076e23
     return float(mass_g / (atoms.cell.volume * 1e-24))
+
+
+def volume_additive_density(x: float, end_members: dict[str, float]) -> float:
+    """Density (g/cm^3) of SiO_x mixed from a-Si and a-SiO2 of the given densities at
+    their molar volumes: (1 - x/2) Si + (x/2) SiO2 per Si."""
+    from .. import ATOMIC_MASS
+
+    si, o = ATOMIC_MASS["Si"], ATOMIC_MASS["O"]
+    volume = (1 - x / 2) * si / end_members["Si"] + (x / 2) * (si + 2 * o) / end_members["SiO2"]
+    return (si + x * o) / volume

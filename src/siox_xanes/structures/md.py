@@ -26,9 +26,18 @@ ATM_IN_BAR = 1.01325  # LAMMPS metal units give pressure in bar
 TRACE_COLUMNS = ("step", "time_ps", "temperature_K", "pressure_bar", "volume_A3", "density_g_cm3", "potential_energy_eV")
 
 
+ENSEMBLES = ("npt", "nvt")
+
+
 @dataclass(frozen=True)
 class MeltQuench:
-    """Protocol: NPT hold at the melt temperature, then a linear NPT quench."""
+    """Protocol: hold at the melt temperature, then a linear quench, then a 0 K minimisation.
+
+    ``ensemble`` 'npt' (the paper's: both at ``pressure_atm``) or 'nvt' (both at the
+    fixed density ``density_g_cm3``, set after the first minimisation). The final
+    minimisation relaxes the box to ``pressure_atm`` when ``relax_box``, else keeps
+    the volume.
+    """
 
     timestep_fs: float
     melt_temperature_K: float
@@ -42,6 +51,15 @@ class MeltQuench:
     velocity_seed: int
     minimize_before: bool = True
     minimize_after: bool = True
+    ensemble: str = "npt"
+    density_g_cm3: float | None = None
+    relax_box: bool = True
+
+    def __post_init__(self):
+        if self.ensemble not in ENSEMBLES:
+            raise ValueError(f"md.ensemble: '{self.ensemble}', expected one of {ENSEMBLES}")
+        if self.ensemble == "nvt" and not self.density_g_cm3:
+            raise ValueError("md.ensemble 'nvt' needs the cell's fixed density (md.nvt_density_g_cm3)")
 
     def steps(self, ps: float) -> int:
         return int(round(ps * 1000.0 / self.timestep_fs))
@@ -93,20 +111,31 @@ def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, fin
     if p.minimize_before:
         # Lattice sites put excess Si at 1.62 A from each other: relax first.
         cmds += ["minimize 1.0e-6 1.0e-8 2000 20000", "reset_timestep 0"]
+    if p.ensemble == "nvt":
+        # cubic cell of the fixed density: edge from the mass, atoms scaled with the box
+        cmds += [
+            "variable edge equal (mass(all)/6.02214076e23/" f"{p.density_g_cm3}" "*1e24)^(1/3)",
+            "change_box all x final 0 ${edge} y final 0 ${edge} z final 0 ${edge} remap units box",
+        ]
+        hold = f"fix ensemble all nvt temp {T0} {T0} {tdamp}"
+        quench = f"fix ensemble all nvt temp {T0} {T1} {tdamp}"
+    else:
+        hold = f"fix ensemble all npt temp {T0} {T0} {tdamp} iso {press} {press} {pdamp}"
+        quench = f"fix ensemble all npt temp {T0} {T1} {tdamp} iso {press} {press} {pdamp}"
     cmds += [
         f"velocity all create {T0} {p.velocity_seed} mom yes rot yes dist gaussian",
         f"fix trace all print {p.trace_every} \"$(step) $(time:%.6f) $(temp:%.4f) $(press:%.4f) "
         f"$(vol:%.6f) $(density:%.6f) $(pe:%.6f)\" file {trace_file} screen no "
         f"title \"# {' '.join(TRACE_COLUMNS)}\"",
-        f"fix ensemble all npt temp {T0} {T0} {tdamp} iso {press} {press} {pdamp}",
+        hold,
         f"run {p.steps(p.hold_ps)}",
         "unfix ensemble",
-        f"fix ensemble all npt temp {T0} {T1} {tdamp} iso {press} {press} {pdamp}",
+        quench,
         f"run {p.steps(p.quench_ps)}",
         "unfix ensemble",
         "unfix trace",
     ]
-    if p.minimize_after:
+    if p.minimize_after and p.relax_box:
         # An NPT run near 0 K can overflow the neighbour pages; a box relaxation
         # to the target pressure finishes the quench at 0 K instead.
         cmds += [
@@ -114,6 +143,8 @@ def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, fin
             "minimize 1.0e-8 1.0e-10 5000 50000",
             "unfix relax",
         ]
+    elif p.minimize_after:
+        cmds.append("minimize 1.0e-8 1.0e-10 5000 50000")
     cmds.append(f"write_data {final_data}")
     return cmds
 
