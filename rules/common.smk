@@ -132,6 +132,7 @@ SCF_KEYS = [
     "conv_thr_per_atom",
     "mixing_beta",
     "electron_maxstep",
+    "mixing_mode",
 ]
 SPECTRUM_KEYS = [
     *SCF_KEYS,
@@ -140,6 +141,7 @@ SPECTRUM_KEYS = [
     "emin_eV",
     "emax_eV",
     "n_energy_points",
+    "lanczos_error",
     "start_from_ground_state",
 ]
 ALIGNMENT_KEYS = ["grid", "experiment_main_peak_eV", "main_peak_window_eV"]

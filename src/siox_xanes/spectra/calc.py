@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +24,12 @@ def scratch_dir(prefix: str):
 
 def _from_mapping(cls, values: dict):
     """A settings dataclass from exactly its fields' entries of ``values`` (a config block)."""
-    names = [f.name for f in fields(cls)]
-    missing = [n for n in names if n not in values]
+    required = [f.name for f in fields(cls) if f.default is MISSING]
+    missing = [n for n in required if n not in values]
     if missing:
         raise KeyError(f"{cls.__name__}: missing settings {missing}")
-    return cls(**{n: tuple(values[n]) if isinstance(values[n], list) else values[n] for n in names})
+    given = [f.name for f in fields(cls) if f.name in values]
+    return cls(**{n: tuple(values[n]) if isinstance(values[n], list) else values[n] for n in given})
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ScfSettings:
     conv_thr_per_atom: float
     mixing_beta: tuple[float, ...]
     electron_maxstep: tuple[int, ...]
+    mixing_mode: str = "plain"  # pw.x: 'local-TF' suits inhomogeneous cells
 
     @classmethod
     def from_mapping(cls, values: dict) -> "ScfSettings":
@@ -63,6 +65,7 @@ class SpectrumSettings:
     emin_eV: float
     emax_eV: float
     n_energy_points: int
+    lanczos_error: float = 1e-3  # xspectra's xerror: Lanczos stops at this estimated relative error
 
     @classmethod
     def from_mapping(cls, values: dict) -> "SpectrumSettings":
@@ -88,7 +91,7 @@ def run_scf(atoms, scf: ScfSettings, pseudo_dir: Path, work: Path, prefix: str, 
         atoms, prefix=prefix, outdir="./out", pseudo_dir=str(Path(pseudo_dir).resolve()), datasets=DATASETS,
         ecutwfc=scf.ecutwfc_Ry, ecutrho=scf.ecutrho_Ry, kpoints=scf.scf_kpoints,
         absorber=absorber, degauss=scf.degauss_Ry, conv_thr_per_atom=scf.conv_thr_per_atom,
-        startingpot=startingpot, **scf.attempt(attempt),
+        startingpot=startingpot, mixing_mode=scf.mixing_mode, **scf.attempt(attempt),
     )
     out = run_qe("pw.x", text, work, f"{prefix}.out", launch.ranks, launch.launcher)
     result = parse_pw_output(out)
@@ -164,7 +167,7 @@ def core_hole_site(atoms, site: int, scf: ScfSettings, spectrum: SpectrumSetting
                     prefix="ch", outdir="./out", polarisation=eps, save_file=f"{name}.sav",
                     core_file="core.wfc", kpoints=spectrum.xspectra_kpoints,
                     gamma_eV=spectrum.gamma_eV, emin_eV=spectrum.emin_eV, emax_eV=spectrum.emax_eV,
-                    n_energy=spectrum.n_energy_points,
+                    n_energy=spectrum.n_energy_points, xerror=spectrum.lanczos_error,
                 )
                 run_qe("xspectra.x", text, work, f"xspectra_{name}.out", launch.ranks, launch.launcher)
                 e, mu = read_xspectra_dat(work / "xanes.dat")

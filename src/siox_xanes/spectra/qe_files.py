@@ -55,7 +55,7 @@ def _namelist(name: str, values: dict) -> str:
 def pw_input(atoms, *, prefix: str, outdir: str, pseudo_dir: str, datasets: dict[str, str], ecutwfc: float,
              ecutrho: float, kpoints=(1, 1, 1), absorber: int | None = None, degauss: float = 0.005,
              conv_thr_per_atom: float = 1e-9, mixing_beta: float = 0.4, electron_maxstep: int = 200,
-             startingpot: str | None = None) -> str:
+             startingpot: str | None = None, mixing_mode: str = "plain") -> str:
     """SCF input of ``atoms`` (Angstrom); with ``absorber`` the XCH core-hole SCF of that Si.
 
     Neutral cell in both cases: the core-hole dataset carries 5 valence
@@ -84,6 +84,7 @@ def pw_input(atoms, *, prefix: str, outdir: str, pseudo_dir: str, datasets: dict
     electrons = {
         "conv_thr": float(conv_thr_per_atom * len(atoms)),
         "mixing_beta": float(mixing_beta),
+        "mixing_mode": mixing_mode,
         "electron_maxstep": int(electron_maxstep),
     }
     if startingpot:

@@ -252,7 +252,7 @@ def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, rank
             "potential_sha256": sha256_file(pot),
             "lammps_version": lammps_version_from_log(log_text),
             "mpi_ranks": int(ranks),
-            **{f"md_{k}": v for k, v in protocol.__dict__.items()},
+            **{f"md_{k}": v for k, v in protocol.__dict__.items() if v is not None},
         }
     )
     return final, read_trace(scratch / "trace.dat"), log_text

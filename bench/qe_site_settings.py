@@ -1,0 +1,115 @@
+"""Cheaper per-site DFT at the same result: QE settings side by side on one glass cell.
+
+A default-sized SiO cell (config.yaml's x = 1.00, its melt-quench) is computed with
+the config's XANES settings and with variants that change one thing each, then all
+of them together. For each variant: the CPU time of a site (core-hole SCF +
+xspectra.x for x, y, z; summed over the MPI ranks, so other load on the machine does
+not bias it), its SCF iterations and Lanczos steps, and the difference from the
+config's result: Delta-SCF (meV) and the largest deviation of the mean spectrum on
+the absolute energy scale (% of its peak). The ground state of each variant is
+computed with the variant's SCF settings; its cost is per cell, not per site.
+
+    .venv/bin/python bench/qe_site_settings.py [--sites 0 5] [--variants ...]
+
+Needs the PAW datasets in results/pseudo (rule `pseudopotentials`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from siox_xanes.config import lattice_from_config
+from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
+from siox_xanes.structures.lattice import build_network
+from siox_xanes.structures.md import MeltQuench, melt_quench, velocity_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+PSEUDO = ROOT / "results/pseudo"
+# name -> (changes of ScfSettings, of SpectrumSettings, MPI ranks)
+VARIANTS = {
+    "config": ({}, {}, 2),
+    "conv_1e-8": ({"conv_thr_per_atom": 1e-8}, {}, 2),
+    "local-TF": ({"mixing_mode": "local-TF"}, {}, 2),
+    "lanczos_3e-3": ({}, {"lanczos_error": 3e-3}, 2),
+    "1_rank": ({}, {}, 1),
+    "all": ({"conv_thr_per_atom": 1e-8, "mixing_mode": "local-TF"}, {"lanczos_error": 3e-3}, 1),
+}
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def glass_cell(cfg: dict, x: str = "1.00", seed: int = 1):
+    counts = cfg["structures"]["compositions"][x]
+    atoms = build_network(counts["Si"], counts["O"], lattice_from_config(cfg["structures"]["lattice"]), seed, x)
+    keys = ("timestep_fs", "melt_temperature_K", "hold_ps", "quench_ps", "final_temperature_K", "pressure_atm",
+            "tdamp_ps", "pdamp_ps", "trace_every")
+    protocol = MeltQuench(velocity_seed=velocity_seed(seed, x), **{k: cfg["md"][k] for k in keys})
+    with tempfile.TemporaryDirectory() as tmp:
+        final, _, _ = melt_quench(atoms, protocol, cfg["md"]["potential"], Path(tmp))
+    return final
+
+
+def lanczos_steps(log: Path) -> int:
+    return sum(int(n) for n in re.findall(r"CONVERGED at iter\s+(\d+)", log.read_text()))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sites", type=int, nargs="+", default=[0, 5])
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    args = ap.parse_args()
+    if not (PSEUDO / "Si_hole.1s.core").exists():
+        raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    atoms = glass_cell(cfg)
+    print(f"cell {atoms.get_chemical_formula()} ({len(atoms)} atoms), sites {args.sites}, "
+          f"{cfg['xanes']['ecutwfc_Ry']}/{cfg['xanes']['ecutrho_Ry']} Ry")
+    base_scf, base_spec = ScfSettings.from_mapping(cfg["xanes"]), SpectrumSettings.from_mapping(cfg["xanes"])
+    results = {}
+    header = f"{'variant':>13s} {'GS cpu s':>8s} {'site cpu s':>10s} {'SCF it':>6s} {'Lanczos':>7s} {'dSCF meV':>8s} {'dmu % peak':>10s}"
+    print(header, flush=True)
+    for name in args.variants:
+        scf_changes, spec_changes, ranks = VARIANTS[name]
+        scf, spec, launch = replace(base_scf, **scf_changes), replace(base_spec, **spec_changes), Launch(ranks)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            t0 = cpu_seconds()
+            gs = ground_state(atoms, scf, PSEUDO, tmp / "v.cube", tmp / "ae.cube", 1, launch)
+            gs_cpu = cpu_seconds() - t0
+            sites = []
+            for site in args.sites:
+                t0 = cpu_seconds()
+                res = core_hole_site(atoms, site, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch,
+                                     keep=tmp / f"site{site}.txt")
+                sites.append({"cpu": cpu_seconds() - t0, "it": res["scf"]["scf_iterations"],
+                              "lanczos": lanczos_steps(tmp / f"site{site}.txt"),
+                              "dscf": res["scf"]["total_energy_eV"] - gs["total_energy_eV"],
+                              "energy": res["energy_rel_eV"] + res["scf"]["total_energy_eV"] - gs["total_energy_eV"],
+                              "mu": res["mu_mean"]})
+        results[name] = sites
+        ref = results.get("config", sites)
+        d_scf = max(abs(s["dscf"] - r["dscf"]) for s, r in zip(sites, ref)) * 1000
+        d_mu = max(100 * np.max(np.abs(np.interp(r["energy"], s["energy"], s["mu"]) - r["mu"])) / r["mu"].max()
+                   for s, r in zip(sites, ref))
+        print(f"{name:>13s} {gs_cpu:8.1f} {np.mean([s['cpu'] for s in sites]):10.1f} "
+              f"{np.mean([s['it'] for s in sites]):6.1f} {np.mean([s['lanczos'] for s in sites]):7.0f} "
+              f"{d_scf:8.2f} {d_mu:10.3f}", flush=True)
+    if "config" in results and "all" in results:
+        base = np.mean([s["cpu"] for s in results["config"]])
+        best = np.mean([s["cpu"] for s in results["all"]])
+        print(f"site CPU time: config {base:.1f} s, all changes {best:.1f} s: x{base / best:.2f}")
+
+
+if __name__ == "__main__":
+    main()
