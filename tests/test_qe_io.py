@@ -32,6 +32,26 @@ def test_pw_input_core_hole_species_first(alpha_quartz):
     assert [p.split()[0] for p in positions[:3]] == ["Si", "Sih", "Si"]
     assert "occupations = 'smearing'" in text and "tot_charge" not in text  # XCH: neutral cell
     assert text.rstrip().endswith("1 1 1 0 0 0")
+    assert "mixing_mode = 'plain'" in text
+    tf = pw_input(alpha_quartz, prefix="gs", outdir="./out", pseudo_dir="/pp", datasets=DATASETS, ecutwfc=30,
+                  ecutrho=240, mixing_mode="local-TF")
+    assert "mixing_mode = 'local-TF'" in tf
+
+
+def test_settings_take_exactly_their_config_entries():
+    from siox_xanes.spectra.calc import ScfSettings, SpectrumSettings
+
+    xanes = {"ecutwfc_Ry": 25, "ecutrho_Ry": 150, "scf_kpoints": [1, 1, 1], "degauss_Ry": 0.005,
+             "conv_thr_per_atom": 1e-9, "mixing_beta": [0.4, 0.2], "electron_maxstep": [100, 200],
+             "xspectra_kpoints": [1, 1, 1], "gamma_eV": 0.8, "emin_eV": -10, "emax_eV": 50, "n_energy_points": 600,
+             "mpi_ranks": 2, "launcher": "auto"}
+    scf = ScfSettings.from_mapping(xanes)
+    assert scf.scf_kpoints == (1, 1, 1) and scf.mixing_mode == "plain"  # default where the config is silent
+    assert scf.attempt(2) == {"mixing_beta": 0.2, "electron_maxstep": 200}
+    assert scf.attempt(5) == {"mixing_beta": 0.2, "electron_maxstep": 200}  # past the schedule: its last entry
+    assert SpectrumSettings.from_mapping({**xanes, "lanczos_error": 3e-3}).lanczos_error == 3e-3
+    with pytest.raises(KeyError, match="ecutrho_Ry"):
+        ScfSettings.from_mapping({k: v for k, v in xanes.items() if k != "ecutrho_Ry"})
 
 
 def test_ground_state_has_no_core_hole_species(diamond_si):
@@ -71,6 +91,9 @@ def test_xspectra_input():
                           core_file="core.wfc", kpoints=(2, 2, 2), gamma_eV=0.8)
     assert "calculation = 'xanes_dipole'" in text and "xepsilon(2) = 1" in text
     assert "xgamma = 0.8" in text and "filecore = 'core.wfc'" in text and "cut_occ_states = .true." in text
+    assert "xerror = 0.001" in text
+    assert "xerror = 0.003" in xspectra_input(prefix="ch", outdir="./out", polarisation=(0, 1, 0), save_file="y.sav",
+                                              core_file="core.wfc", xerror=3e-3)
     assert text.rstrip().endswith("2 2 2 0 0 0")
 
 
