@@ -40,7 +40,9 @@ VARIANTS = {
     "local-TF": ({"mixing_mode": "local-TF"}, {}, 2),
     "lanczos_3e-3": ({}, {"lanczos_error": 3e-3}, 2),
     "1_rank": ({}, {}, 1),
-    "all": ({"conv_thr_per_atom": 1e-8, "mixing_mode": "local-TF"}, {"lanczos_error": 3e-3}, 1),
+    # what keeps the result (spectrum within 1 % of its peak, Delta-SCF within 20 meV): the
+    # looser Lanczos tolerance moves the spectrum by 2.3 % of its peak and is left out
+    "all": ({"conv_thr_per_atom": 1e-8, "mixing_mode": "local-TF"}, {}, 1),
 }
 
 
