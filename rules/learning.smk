@@ -14,7 +14,7 @@ rule train_model:
     input:
         sites=rules.dataset_cubes.output.sites,
     output:
-        model="results/learning/window_{window}/{target}/model.pt",
+        model=layout.MODEL,
         predictions=layout.PREDICTIONS,
         metrics=layout.METRICS,
         learning_curve="results/learning/window_{window}/{target}/learning_curve.csv",
@@ -56,10 +56,8 @@ rule linear_baseline:
 rule averaged_evaluation:
     input:
         systems=rules.dataset_cubes.output.systems,
-        valence=expand(
-            rules.train_model.output.model, target="valence", allow_missing=True
-        ),
-        rdf=expand(rules.train_model.output.model, target="rdf", allow_missing=True),
+        valence=layout.MODEL.replace("{target}", "valence"),
+        rdf=layout.MODEL.replace("{target}", "rdf"),
     output:
         metrics=layout.AVERAGED_METRICS,
         predictions=layout.AVERAGED_PREDICTIONS,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from siox_xanes.spectra.calc import core_hole_site, ground_state
+from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
 from siox_xanes.spectra.pseudopotentials import generate_dataset
 from siox_xanes.spectra.references import reference_crystal
 from siox_xanes.spectra.energy import atomic_correction_eV, global_shift, main_peak, onset_energy_eV
@@ -52,9 +52,10 @@ def spectrum(name, cfg, datasets, tmp_path):
     pseudo_dir, atomic = datasets
     atoms = reference_crystal(name)
     density = tmp_path / f"{name}_density"
-    gs = ground_state(atoms, cfg, pseudo_dir, tmp_path / f"{name}_val.cube", tmp_path / f"{name}_ae.cube", attempt=1, ranks=2,
+    scf, spec, launch = ScfSettings.from_mapping(cfg), SpectrumSettings.from_mapping(cfg), Launch(2, cfg["launcher"])
+    gs = ground_state(atoms, scf, pseudo_dir, tmp_path / f"{name}_val.cube", tmp_path / f"{name}_ae.cube", 1, launch,
                       density_dir=density)
-    site = core_hole_site(atoms, 0, cfg, pseudo_dir, pseudo_dir / "Si_hole.1s.core", attempt=1, ranks=2, start_density=density)
+    site = core_hole_site(atoms, 0, scf, spec, pseudo_dir, pseudo_dir / "Si_hole.1s.core", 1, launch, start_density=density)
     onset = onset_energy_eV(site["scf"]["total_energy_eV"], gs["total_energy_eV"], atomic)
     return atoms, site["energy_rel_eV"] + onset, site["mu_mean"], onset, site
 
