@@ -30,8 +30,6 @@ from siox_xanes.structures.lattice import build_network, volume_additive_density
 from siox_xanes.structures.md import MeltQuench, melt_quench, velocity_seed
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTOCOL_KEYS = ("timestep_fs", "melt_temperature_K", "hold_ps", "quench_ps", "final_temperature_K", "pressure_atm",
-                 "tdamp_ps", "pdamp_ps", "trace_every", "ensemble", "relax_box")
 
 
 def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
@@ -62,7 +60,7 @@ def main():
     for xk in args.x or list(cfg["structures"]["compositions"]):
         counts = cfg["structures"]["compositions"][xk]
         atoms = build_network(counts["Si"], counts["O"], lattice, args.seed, xk)
-        base = MeltQuench(velocity_seed=velocity_seed(args.seed, xk), **{k: md[k] for k in PROTOCOL_KEYS})
+        base = MeltQuench.from_md_config(md, velocity_seed(args.seed, xk))
         for name in args.variants:
             protocol = variant(base, name, float(xk), md)
             t0 = time.perf_counter()

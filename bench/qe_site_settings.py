@@ -54,9 +54,7 @@ def cpu_seconds() -> float:
 def glass_cell(cfg: dict, x: str = "1.00", seed: int = 1):
     counts = cfg["structures"]["compositions"][x]
     atoms = build_network(counts["Si"], counts["O"], lattice_from_config(cfg["structures"]["lattice"]), seed, x)
-    keys = ("timestep_fs", "melt_temperature_K", "hold_ps", "quench_ps", "final_temperature_K", "pressure_atm",
-            "tdamp_ps", "pdamp_ps", "trace_every")
-    protocol = MeltQuench(velocity_seed=velocity_seed(seed, x), **{k: cfg["md"][k] for k in keys})
+    protocol = MeltQuench.from_md_config(cfg["md"], velocity_seed(seed, x))
     with tempfile.TemporaryDirectory() as tmp:
         final, _, _ = melt_quench(atoms, protocol, cfg["md"]["potential"], Path(tmp))
     return final

@@ -54,6 +54,11 @@ def test_fixed_density_protocol_commands():
         MeltQuench(velocity_seed=7, ensemble="nvt", **PROTOCOL)
 
 
+def test_protocol_from_an_md_config_block(default_config):
+    p = MeltQuench.from_md_config(default_config["md"], 11)
+    assert (p.hold_ps, p.quench_ps, p.ensemble, p.velocity_seed) == (100, 400, "npt", 11)  # ranks, launcher ignored
+
+
 def test_volume_additive_density():
     ends = {"Si": 2.29, "SiO2": 2.20}
     assert volume_additive_density(0.0, ends) == pytest.approx(2.29)

@@ -61,6 +61,12 @@ class MeltQuench:
         if self.ensemble == "nvt" and not self.density_g_cm3:
             raise ValueError("md.ensemble 'nvt' needs the cell's fixed density (md.nvt_density_g_cm3)")
 
+    @classmethod
+    def from_md_config(cls, md: dict, velocity_seed: int, density_g_cm3: float | None = None) -> "MeltQuench":
+        """The protocol of an ``md`` config block (its entries that are fields here)."""
+        fields = set(cls.__dataclass_fields__) - {"velocity_seed", "density_g_cm3"}
+        return cls(velocity_seed=velocity_seed, density_g_cm3=density_g_cm3, **{k: md[k] for k in fields if k in md})
+
     def steps(self, ps: float) -> int:
         return int(round(ps * 1000.0 / self.timestep_fs))
 
