@@ -51,10 +51,11 @@ pip_install() {
         { grep -v "is neither a file nor a directory" || true; }
 }
 stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(sha256sum requirements.lock requirements-nodeps.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing pinned Python packages (first time: a few minutes)"
     pip_install -r requirements.lock
+    pip_install --no-deps -r requirements-nodeps.lock
     pip_install --no-deps -e .
     echo "$want" > "$stamp"
 fi

@@ -9,7 +9,9 @@ the config's protocol:
 * ``config``: the protocol as configured (the paper's: NPT at 1 atm throughout);
 * ``nvt``: hold and quench at the volume-additive experimental density, then the box relaxed at 1 atm;
 * ``nvt_fixed``: the same, the final minimisation at fixed volume;
-* ``slow``: the config's protocol with a 5x longer quench at half the time step.
+* ``slow``: the config's protocol with a 5x longer quench at half the time step;
+* ``nvt_<T>`` / ``nvt_fixed_<T>`` (e.g. ``nvt_3000``): as ``nvt`` / ``nvt_fixed`` with the
+  hold and the start of the quench at T kelvin instead of the melt temperature.
 
     .venv/bin/python bench/glass_protocols.py [--x 0.50 1.00 1.50] [--variants config nvt nvt_fixed] [--seed 1]
 """
@@ -40,6 +42,9 @@ def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
         return replace(base, ensemble="nvt", density_g_cm3=density, relax_box=True)
     if name == "nvt_fixed":
         return replace(base, ensemble="nvt", density_g_cm3=density, relax_box=False)
+    if name.startswith("nvt_") and name.rsplit("_", 1)[1].isdigit():
+        stem, temperature = name.rsplit("_", 1)
+        return replace(variant(base, stem, x, md), melt_temperature_K=float(temperature))
     if name == "slow":
         return replace(base, quench_ps=5 * base.quench_ps, timestep_fs=base.timestep_fs / 2)
     raise ValueError(f"unknown variant '{name}'")

@@ -42,5 +42,6 @@ rule dataset_cubes:
         sites={c: SITES[c] for c in GLASS_CELLS},
         test_fraction=config["dataset"]["test_fraction"],
         split_seed=config["dataset"]["split_seed"],
+        normalisation=config["normalisation"],
     script:
         "../scripts/dataset_cubes.py"

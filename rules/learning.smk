@@ -67,3 +67,34 @@ rule averaged_evaluation:
         "../envs/ml.yaml"
     script:
         "../scripts/averaged_evaluation.py"
+
+
+rule train_predictor:
+    input:
+        sites=rules.dataset_cubes.output.sites,
+        systems=rules.dataset_cubes.output.systems,
+        spectra=rules.align_spectra.output.spectra,
+    output:
+        predictor=layout.PREDICTOR,
+        evaluation=layout.PREDICTOR_EVALUATION,
+        robustness=layout.PREDICTOR_ROBUSTNESS,
+    log:
+        "logs/train_predictor.log",
+    benchmark:
+        "benchmarks/train_predictor.tsv"
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        runtime=240,
+        mem_mb=8000,
+    params:
+        # the paper's architectures (first candidates) with the training settings
+        learning=lambda wc: {
+            "training": LEARNING["training"],
+            "candidates": {t: LEARNING["candidates"][t][:1] for t in TARGETS},
+        },
+        normalisation=config["normalisation"],
+        uncertainty=config["uncertainty"],
+    script:
+        "../scripts/train_predictor.py"

@@ -42,6 +42,7 @@ rule reproduction_report:
         compositions=rules.structure_report.output.compositions,
         sites=rules.dataset_cubes.output.sites,
         systems=rules.dataset_cubes.output.systems,
+        predictor=rules.train_predictor.output.evaluation,
         figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
     output:
         report="results/report.md",

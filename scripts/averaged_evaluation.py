@@ -4,6 +4,7 @@ import numpy as np
 import xarray as xr
 
 from siox_xanes.io import atomic_path, write_json
+from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.metrics import metrics, per_row_rmse
 from siox_xanes.learning.nets import load_model
 from siox_xanes.joblog import start
@@ -16,7 +17,7 @@ preds = {}
 for target, path in (("valence", snakemake.input.valence), ("rdf", snakemake.input.rdf)):
     model, meta = load_model(path)
     mask = np.isin(np.round(ds["energy"].values, 6), np.round(np.asarray(meta["energy"]), 6))
-    preds[target] = model.predict(ds["mu"].values[:, mask])
+    preds[target] = model.predict(ds[MODEL_INPUT].values[:, mask])
 truth_q = ds["mean_bader_charge"].values
 pq = preds["valence"].ravel()
 out["mean_valence"] = {**metrics(truth_q, pq), "max_deviation": float(np.abs(pq - truth_q).max())}

@@ -6,7 +6,8 @@ from pathlib import Path
 import xarray as xr
 
 from siox_xanes import layout
-from siox_xanes.dataset.cubes import assemble, config_hash, summary
+from siox_xanes.dataset.cubes import add_normalised, assemble, config_hash, summary
+from siox_xanes.measured.normalise import Normalisation
 from siox_xanes.io import atomic_path, read_structure
 from siox_xanes.joblog import start
 
@@ -48,6 +49,8 @@ provenance = {
 }
 with xr.open_dataset(inp.spectra) as spectra:
     site_cube, system_cube = assemble(spectra.load(), sites, cell_inputs, provenance, params.test_fraction, params.split_seed)
+normalisation = Normalisation.from_config(params.normalisation)
+site_cube, system_cube = add_normalised(site_cube, normalisation), add_normalised(system_cube, normalisation)
 for ds, path in ((site_cube, snakemake.output.sites), (system_cube, snakemake.output.systems)):
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp)

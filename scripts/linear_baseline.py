@@ -4,6 +4,7 @@ import xarray as xr
 from sklearn.linear_model import LinearRegression
 
 from siox_xanes.io import write_json
+from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.baseline import baseline_descriptors
 from siox_xanes.learning.metrics import metrics
 from siox_xanes.learning.training import window_mask
@@ -13,7 +14,7 @@ log = start(snakemake)
 with xr.open_dataset(snakemake.input.sites) as ds:
     ds = ds.load()
 mask = window_mask(ds["energy"].values, snakemake.params.window)
-d = baseline_descriptors(ds["energy"].values[mask], ds["mu"].values[:, mask])
+d = baseline_descriptors(ds["energy"].values[mask], ds[MODEL_INPUT].values[:, mask])
 q = ds["bader_charge"].values
 train, test = ds["split"].values == 0, ds["split"].values == 1
 reg = LinearRegression().fit(d[train], q[train])

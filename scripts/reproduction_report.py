@@ -29,6 +29,7 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
         "density": {float(k): float(v) for k, v in density.items()},
         "n_sites": int(sites.sizes["site"]), "n_train": int((split == 0).sum()), "n_test": int((split == 1).sum()),
         "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",
+        "predictor": json.loads(Path(inp.predictor).read_text()),
     }
 paper = yaml.safe_load(Path(inp.paper).read_text())
 text = render(paper, ctx, runtimes(BENCHMARKS), list(inp.figures))

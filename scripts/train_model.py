@@ -1,10 +1,13 @@
 """Model selection, final fit and test metrics of one (energy window, target) (rule train_model)."""
 
+import json
+
 import pandas as pd
 import xarray as xr
 
 from siox_xanes.dataset.cubes import config_hash
 from siox_xanes.io import atomic_path, write_json
+from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.nets import device, save_model
 from siox_xanes.learning.training import train_and_evaluate
 from siox_xanes.joblog import start
@@ -20,7 +23,9 @@ res = train_and_evaluate(ds, wc.target, params.window, learning)
 meta = {
     "target": wc.target, "window": wc.window, "window_eV": list(params.window),
     "energy": ds["energy"].values[res["mask"]].tolist(), "r": ds["r"].values.tolist() if wc.target == "rdf" else None,
-    "config_sha256": config_hash(snakemake.config),  # provenance: the config of this run "cube_config_sha256": ds.attrs.get("config_sha256"),
+    "config_sha256": config_hash(snakemake.config),  # provenance: the config of this run
+    "cube_config_sha256": ds.attrs.get("config_sha256"),
+    "input": MODEL_INPUT, "normalisation": json.loads(ds[MODEL_INPUT].attrs["normalisation"]),
     "cv": res["cv"],
 }
 save_model(out.model, res["model"], meta)

@@ -78,8 +78,27 @@ def check_config(config: dict) -> None:
         unknown = [w for w in names if w not in windows]
         if unknown:
             problems.append(f"learning.ablation.{group}: {unknown} are not windows of learning.windows ({list(windows)})")
+    problems += normalisation_problems(config["normalisation"], grid)
+    for name, (lo, hi) in config["uncertainty"]["alignment"]["window_eV"].items():
+        if not (grid["start"] <= lo < hi <= grid["stop"]):
+            problems.append(f"uncertainty.alignment.window_eV.{name}: [{lo}, {hi}] must lie inside the xanes.grid "
+                            f"{grid['start']}-{grid['stop']} eV (the computed reference is known there only)")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def normalisation_problems(norm: dict, grid: dict) -> list[str]:
+    """The post-edge range must lie on the computed spectra's grid, above E0, in order."""
+    e0, (n1, n2), (p1, p2) = norm["e0_eV"], norm["norm_eV"], norm["pre_eV"]
+    problems = []
+    if not grid["start"] < e0 < grid["stop"]:
+        problems.append(f"normalisation.e0_eV: {e0} must lie inside xanes.grid {grid['start']}-{grid['stop']} eV")
+    if not (0 <= n1 < n2 and e0 + n2 <= grid["stop"] + 1e-9):
+        problems.append(f"normalisation.norm_eV: [{n1}, {n2}] must satisfy 0 <= low < high and e0_eV + high <= "
+                        f"{grid['stop']} (the end of xanes.grid)")
+    if not p1 < p2 <= 0:
+        problems.append(f"normalisation.pre_eV: [{p1}, {p2}] must satisfy low < high <= 0")
+    return problems
 
 
 def xanes_problems(xanes: dict) -> list[str]:

@@ -31,6 +31,10 @@ METRICS = "results/learning/window_{window}/{target}/metrics.json"
 BASELINE_METRICS = "results/learning/window_{window}/valence/baseline_metrics.json"
 AVERAGED_PREDICTIONS = "results/learning/window_{window}/averaged_predictions.nc"
 AVERAGED_METRICS = "results/learning/window_{window}/averaged_metrics.json"
+PREDICTOR = "results/predictor/predictor.pt"
+PREDICTOR_EVALUATION = "results/predictor/evaluation.json"
+PREDICTOR_ROBUSTNESS = "results/predictor/robustness.csv"
+SHIPPED_PREDICTOR = "data/models/predictor.pt"
 BENCHMARKS = "benchmarks"
 
 
@@ -71,5 +75,7 @@ def structure_path(cell: str) -> str:
 
 # Learning targets: wildcard value -> variable of the site cube it is trained on.
 TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
+# Cube variable every model reads: spectra normalised to edge step 1, so measured spectra in any units fit.
+MODEL_INPUT = "mu_norm"
 # The window every comparison with the paper, the baseline and the averaged spectra use.
 FULL_WINDOW = "full"

@@ -188,6 +188,17 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     return sites, system
 
 
+def add_normalised(ds: xr.Dataset, settings) -> xr.Dataset:
+    """The cube with ``mu_norm``: every spectrum through the one normalisation (Larch pre_edge, computed-spectrum mode)."""
+    from ..measured.normalise import normalise_many
+
+    dim = "site" if "site" in ds.dims else "system"
+    norm = normalise_many(ds["energy"].values, ds["mu"].values, settings, computed=True)
+    attrs = {"long_name": "Si K-edge XANES normalised to edge step 1 (Larch pre_edge, iscalc=True)", "units": "1",
+             "normalisation": json.dumps(settings.as_dict(), sort_keys=True)}
+    return ds.assign(mu_norm=((dim, "energy"), norm, attrs))
+
+
 def _attrs(spectra_attrs: dict, provenance: dict) -> dict:
     out = {
         "Conventions": "CF-1.8",
@@ -219,7 +230,7 @@ def summary(ds: xr.Dataset) -> str:
         lines.append(f"  split: {int((ds.split == 0).sum())} train/validation, {int((ds.split == 1).sum())} test")
     if "all_sites_computed" in ds:
         lines.append(f"  cells averaged over all their Si: {int(ds.all_sites_computed.sum())} of {ds.sizes['system']}")
-    for var in ("mu", "bader_charge", "mean_bader_charge", "rdf_total", "onset"):
+    for var in ("mu", "mu_norm", "bader_charge", "mean_bader_charge", "rdf_total", "onset"):
         if var in ds:
             v = ds[var].values
             lines.append(f"  {var}: {np.nanmin(v):.4g} .. {np.nanmax(v):.4g} {ds[var].attrs.get('units', '')}")

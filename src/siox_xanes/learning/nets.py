@@ -161,34 +161,41 @@ def cross_validate(x, y, candidates: list[NetConfig], k: int, seed: int) -> tupl
     return candidates[best["candidate"]], table
 
 
+def model_payload(model: Fitted) -> dict:
+    """Weights, scalers and architecture of a trained network as plain tensors and arrays."""
+    return {
+        "state_dict": {k: v.cpu() for k, v in model.net.state_dict().items()},
+        "config": asdict(model.config),
+        "x_mean": model.x_scaler.mean, "x_scale": model.x_scaler.scale,
+        "y_mean": model.y_scaler.mean, "y_scale": model.y_scaler.scale,
+        "n_in": int(len(model.x_scaler.mean)), "n_out": int(len(model.y_scaler.mean)),
+        "epochs": model.epochs, "history": model.history,
+    }
+
+
+def model_from_payload(payload: dict) -> Fitted:
+    cfg = NetConfig(**payload["config"])
+    net = build_mlp(payload["n_in"], payload["n_out"], cfg)
+    net.load_state_dict(payload["state_dict"])
+    return Fitted(net, Scaler(payload["x_mean"], payload["x_scale"]), Scaler(payload["y_mean"], payload["y_scale"]),
+                  cfg, payload["history"], payload["epochs"])
+
+
 def save_model(path, model: Fitted, meta: dict) -> None:
     """Weights, scalers, architecture and metadata (energy grid, window, target, config hash) in one file."""
     import torch
 
     from ..io import atomic_path
 
-    payload = {
-        "state_dict": {k: v.cpu() for k, v in model.net.state_dict().items()},
-        "config": asdict(model.config),
-        "x_mean": model.x_scaler.mean, "x_scale": model.x_scaler.scale,
-        "y_mean": model.y_scaler.mean, "y_scale": model.y_scaler.scale,
-        "n_in": int(len(model.x_scaler.mean)), "n_out": int(len(model.y_scaler.mean)),
-        "epochs": model.epochs, "history": model.history, "meta": meta,
-    }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        torch.save(model_payload(model) | {"meta": meta}, tmp)
 
 
 def load_model(path) -> tuple[Fitted, dict]:
     import torch
 
     payload = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = NetConfig(**payload["config"])
-    net = build_mlp(payload["n_in"], payload["n_out"], cfg)
-    net.load_state_dict(payload["state_dict"])
-    model = Fitted(net, Scaler(payload["x_mean"], payload["x_scale"]), Scaler(payload["y_mean"], payload["y_scale"]),
-                   cfg, payload["history"], payload["epochs"])
-    return model, payload["meta"]
+    return model_from_payload(payload), payload["meta"]
 
 
 def spectrum_on_model_grid(energy: np.ndarray, mu: np.ndarray, grid: np.ndarray, what: str = "spectrum") -> np.ndarray:

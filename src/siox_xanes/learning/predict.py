@@ -3,9 +3,11 @@
     python -m siox_xanes.learning.predict --valence valence.pt [--rdf rdf.pt] spectrum.dat
 
 ``spectrum.dat``: two columns, photon energy (eV, on the workflow's absolute
-scale, i.e. aligned like the training data) and intensity; '#' comments are
-ignored. The spectrum must cover the model's energy window; it is
-interpolated onto the model's grid.
+scale, i.e. aligned like the training data) and intensity in any units; '#'
+comments are ignored. The spectrum is normalised with the model's recipe,
+must cover the model's energy window and is interpolated onto its grid.
+For measured files (XDI, Athena), energy alignment and intervals, use
+``siox-xanes predict``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ def predict_file(spectrum_path, model_path) -> dict:
     model, meta = load_model(model_path)
     energy, mu = read_two_columns(spectrum_path)
     grid = np.asarray(meta["energy"], float)
+    if "normalisation" in meta:
+        from ..measured.normalise import Normalisation, normalise
+
+        spectrum_on_model_grid(energy, mu, grid, what=str(spectrum_path))  # coverage and finiteness first
+        order = np.argsort(energy)
+        energy, mu = energy[order], normalise(energy[order], mu[order], Normalisation.from_config(meta["normalisation"]),
+                                              computed=False)[0]
     x = spectrum_on_model_grid(energy, mu, grid, what=str(spectrum_path))
     y = model.predict(x[None, :])[0]
     return {"target": meta["target"], "window_eV": meta.get("window_eV"), "prediction": y.tolist(), "r": meta.get("r")}

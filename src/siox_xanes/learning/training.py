@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..layout import MODEL_INPUT
 from .metrics import metrics, per_row_rmse
 from .nets import NetConfig, cross_validate, fit
 
@@ -43,7 +44,7 @@ def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> d
     """5-fold CV over the candidates on the train/validation part, final fit on all of it,
     metrics on the stored test part only."""
     mask = window_mask(ds["energy"].values, window)
-    x = np.asarray(ds["mu"].values, float)[:, mask]
+    x = np.asarray(ds[MODEL_INPUT].values, float)[:, mask]
     y = target_values(ds, target)
     split = np.asarray(ds["split"].values)
     train, test = np.flatnonzero(split == 0), np.flatnonzero(split == 1)

@@ -2,7 +2,8 @@
 is built from this; the drawing code is in ``figures.py``).
 
 Input keys: ``systems`` (system cube), ``averaged`` (averaged-spectra predictions of
-the full window), ``baseline_full``, and ``{target}_{window}`` (test predictions).
+the full window), ``baseline_full``, ``robustness`` (the predictor's robustness
+curves) and ``{target}_{window}`` (test predictions).
 The window-ablation figures follow ``learning.ablation`` of the config: its
 ``sub_windows`` (Figs. 5, 6) and ``bands`` (Figs. S5, S6); a config without them
 makes those figures not at all.
@@ -26,6 +27,7 @@ def figure_inputs(ablation: dict) -> dict[str, list[str]]:
         "fig7_averaged_parity": [f"valence_{FULL}", "averaged"],
         "fig8_averaged_rdf": ["averaged"],
         "figS4_baseline": [f"baseline_{FULL}"],
+        "predictor_robustness": ["robustness"],  # beyond the paper: measured-spectrum predictor
     }
     if subs:
         figures["fig5_window_parity"] = [f"valence_{w}" for w in [*subs, FULL]]
@@ -40,6 +42,8 @@ def input_path(key: str) -> str:
     """Workflow path of a figure input key."""
     if key == "systems":
         return layout.SYSTEM_CUBE
+    if key == "robustness":
+        return layout.PREDICTOR_ROBUSTNESS
     if key == "averaged":
         return layout.AVERAGED_PREDICTIONS.format(window=FULL)
     if key == f"baseline_{FULL}":

@@ -194,6 +194,27 @@ def figS6_bands_rdf(inp, png, pdf, windows, ablation):
     save_figure(fig, png, pdf)
 
 
+def predictor_robustness(inp, png, pdf, windows, ablation):
+    """Beyond the paper: valence RMSE on test-cell sites against an energy shift, an extra
+    Lorentzian broadening and noise, for the ensemble trained without and with augmentation."""
+    import pandas as pd
+
+    rows = pd.read_csv(inp["robustness"])
+    panels = [("shift_eV", "energy shift (eV)"), ("broadening_eV", "extra Lorentzian HWHM (eV)"),
+              ("noise", "noise (fraction of the edge step)")]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3), sharey=True)
+    for ax, (kind, label) in zip(axes, panels):
+        sel = rows[rows["perturbation"] == kind]
+        for model, style in (("without_augmentation", "o--"), ("augmented", "s-")):
+            part = sel[sel["model"] == model].sort_values("value")
+            ax.plot(part["value"], part["valence_rmse"], style, ms=4, label=model.replace("_", " "))
+        ax.set_xlabel(label)
+    axes[0].set_ylabel("valence RMSE (e)")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
 # Figure name -> drawing function; the inputs of each are in catalog.figure_inputs.
 FIGURES = {
     "fig2_spectra": fig2_spectra,
@@ -206,4 +227,5 @@ FIGURES = {
     "figS4_baseline": figS4_baseline,
     "figS5_bands_valence": figS5_bands_valence,
     "figS6_bands_rdf": figS6_bands_rdf,
+    "predictor_robustness": predictor_robustness,
 }

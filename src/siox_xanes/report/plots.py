@@ -80,3 +80,37 @@ def reference_spectra_figure(refs: dict, png_path, pdf_path, erange=(1830.0, 188
     ax.set_title("Si K-edge references (solid: computed peak, dashed: experiment)")
     ax.legend(frameon=False)
     save_figure(fig, png_path, pdf_path)
+
+
+def prediction_figure(result: dict, grid, png_path) -> None:
+    """One measured spectrum's answer: normalised spectrum on the model grid and window, valence with
+    its interval, valence-class fractions, RDF with its conformal band."""
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [1.4, 0.8, 1.2]})
+    ax = axes[0]
+    ax.plot(grid, result["normalised"], color="k", lw=1.2)
+    ax.axvspan(*result["window_eV"], color="tab:blue", alpha=0.07, label="model window")
+    ax.set(xlabel="photon energy (eV, workflow scale)", ylabel="normalised $\\mu(E)$",
+           title=f"{result['spectrum']} (shift {result['shift_eV']:+.2f} eV)")
+    lo, hi = result["valence_interval"]
+    interval = f"[{lo:.2f}, {hi:.2f}]" if lo is not None else "unbounded (too few calibration cells)"
+    ax.text(0.98, 0.05, f"valence {result['valence']:.2f} e\n{100 * result['confidence']:.0f} % interval {interval}",
+            transform=ax.transAxes, ha="right", va="bottom")
+    ax.legend(loc="upper right", frameon=False)
+    ax = axes[1]
+    names, values = list(result["fractions"]), list(result["fractions"].values())
+    ax.bar(names, values, color="tab:blue")
+    ax.set(ylim=(0, 1), ylabel="fraction of Si", title="valence classes")
+    ax = axes[2]
+    r = np.asarray(result["rdf_r"])
+    band = np.array(result["rdf_band"], dtype=float)  # None (unbounded) -> nan: not drawn
+    ax.fill_between(r, band[0], band[1], color="tab:orange", alpha=0.3,
+                    label=f"{100 * result['confidence']:.0f} % band")
+    ax.plot(r, result["rdf"], color="tab:orange")
+    ax.set(xlabel="R (Å)", ylabel="g(R)", title="RDF around Si")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)

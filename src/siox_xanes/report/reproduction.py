@@ -161,5 +161,41 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
     lines += [f"| {name} | {n} | {total:.0f} | {mx:.0f} |" for name, n, total, mx in runtime_rows]
     lines += ["", "## This run vs paper", "", "| quantity | paper | this run |", "| --- | --- | --- |"]
     lines += [f"| `{k}` | {p} | {o} |" for k, p, o in comparison_table(paper, ctx)]
+    if ctx.get("predictor"):
+        lines += ["", *predictor_section(ctx["predictor"])]
     lines += ["", "## Figures", ""] + [f"- `{f}`" for f in figures]
     return "\n".join(lines) + "\n"
+
+
+def _halfwidth(v, unit: str) -> str:
+    return f"±{v:.3f} {unit}" if v is not None else "unbounded (too few calibration cells)"
+
+
+def predictor_section(ev: dict) -> list[str]:
+    """Beyond the paper: coverage of the predictor's conformal intervals, class fractions, epochs."""
+    conf = 100 * ev["confidence"]
+    n = ev["n_sites"]
+    label = {"valence_sites": "valence, test-cell sites", "rdf_sites": "RDF, test-cell sites (per r bin)",
+             "valence_systems": "valence, system-averaged spectra", "rdf_systems": "RDF, system-averaged spectra (per r bin)"}
+    lines = [
+        "## Measured-spectrum predictor: calibrated uncertainty (beyond the paper)",
+        "",
+        f"Deep ensembles on normalised, augmented spectra; split-conformal {conf:.0f} % intervals calibrated on "
+        f"held-out cells. Sites: {n['train']} train, {n['calibration']} calibration, {n['test']} test "
+        f"(cells {len(ev['cells']['train'])}/{len(ev['cells']['calibration'])}/{len(ev['cells']['test'])}). "
+        f"Half widths: valence {_halfwidth(ev['valence_halfwidth'], 'e')}, RDF median {_halfwidth(ev['rdf_halfwidth_median'], '')}.",
+        "",
+        f"| intervals on | n | measured coverage (target {conf:.0f} %) | whole RDF inside the band |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for key, c in ev["coverage"].items():
+        whole = f"{100 * c['whole_curve_coverage']:.0f} %" if "whole_curve_coverage" in c else ""
+        lines.append(f"| {label.get(key, key)} | {c['n']} | {100 * c['coverage']:.0f} % | {whole} |")
+    if "fractions_systems" in ev:
+        f = ev["fractions_systems"]
+        lines += ["", f"Valence-class fractions ({', '.join(f['classes'])}) from the system-averaged spectra of "
+                      f"{f['n']} test cells: mean absolute error {f['mae']:.3f}."]
+    lines += ["", "Epochs (early stopping) per ensemble member: " +
+              "; ".join(f"{k} {v}" for k, v in ev["epochs"].items()),
+              "", "Robustness curves: `results/figures/predictor_robustness.png`."]
+    return lines

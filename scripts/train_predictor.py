@@ -1,0 +1,33 @@
+"""Deep ensembles, conformal intervals, class fractions and robustness curves (rule train_predictor)."""
+
+import math
+
+import pandas as pd
+import xarray as xr
+
+from siox_xanes.io import atomic_path, write_json
+from siox_xanes.joblog import start
+from siox_xanes.layout import reference_cell
+from siox_xanes.learning.predictor import PredictorSettings, save_predictor, train_predictor
+from siox_xanes.measured.normalise import Normalisation
+
+log = start(snakemake)
+params, out = snakemake.params, snakemake.output
+with xr.open_dataset(snakemake.input.sites) as s, xr.open_dataset(snakemake.input.systems) as y, \
+        xr.open_dataset(snakemake.input.spectra) as spectra:
+    sites, systems, spectra = s.load(), y.load(), spectra.load()
+energy = spectra["energy"].values
+cells = spectra["cell"].values.astype(str)
+# Mean over each reference's computed sites, on the workflow's scale (after the global shift).
+references = {name: (energy, spectra["mu"].values[cells == reference_cell(name)].mean(axis=0))
+              for name in ("alpha_quartz", "diamond_si")}
+bundle, evaluation, robustness = train_predictor(
+    sites, systems, references, params.learning, Normalisation.from_config(params.normalisation),
+    PredictorSettings.from_config(params.uncertainty), log=log.info)
+save_predictor(out.predictor, bundle)
+# JSON has no infinity: an unbounded interval (too few calibration cells) is written as null.
+evaluation = {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in evaluation.items()}
+write_json(out.evaluation, evaluation)
+with atomic_path(out.robustness) as tmp:
+    pd.DataFrame(robustness).to_csv(tmp, index=False, float_format="%.6g")
+log.info("coverage: %s", evaluation["coverage"])

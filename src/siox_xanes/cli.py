@@ -1,0 +1,122 @@
+"""``siox-xanes``: the command line of the workflow's package.
+
+    siox-xanes predict FILE... (--shift EV | --reference FILE) [--model predictor.pt]
+                       [--format json|csv] [--output OUT] [--plots DIR]
+
+FILE: XDI, Athena project (every group in it) or two-column text/CSV, Si K
+edge, energies in eV, mu(E) in any units (each spectrum is normalised with
+the model's recipe). The energy scale must be put on the workflow's
+(alpha-quartz main peak at its experimental energy): ``--shift`` adds a
+known shift in eV (``--shift 0`` if the data are already on it);
+``--reference`` fits it from your own measured alpha-quartz (or, with
+``--reference-kind diamond_si``, crystalline Si) spectrum. Without
+``--model`` the shipped predictor is used (``data/models/predictor.pt``),
+else the workflow's own (``results/predictor/predictor.pt``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from . import layout
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_predictor() -> Path:
+    for candidate in (REPO_ROOT / layout.SHIPPED_PREDICTOR, Path.cwd() / layout.PREDICTOR, REPO_ROOT / layout.PREDICTOR):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no predictor given and none found ({layout.SHIPPED_PREDICTOR} or {layout.PREDICTOR}): "
+        f"build one with 'snakemake {layout.PREDICTOR}' or pass --model")
+
+
+def _csv(results: list[dict]) -> str:
+    classes = list(results[0]["fractions"]) if results else []
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["file", "spectrum", "shift_eV", "valence", "valence_low", "valence_high", "confidence",
+                "valence_ensemble_std", *[f"fraction_{c}" for c in classes]])
+    for r in results:
+        w.writerow([r["file"], r["spectrum"], f"{r['shift_eV']:.4f}", f"{r['valence']:.4f}",
+                    *(f"{v:.4f}" if v is not None else "" for v in r["valence_interval"]), r["confidence"],
+                    f"{r['valence_ensemble_std']:.4f}", *[f"{r['fractions'][c]:.4f}" for c in classes]])
+    return buf.getvalue()
+
+
+def _plot_name(result: dict, index: int) -> str:
+    stem = Path(result["file"]).stem
+    label = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in result["spectrum"])
+    return f"{index:03d}_{stem}" + ("" if label == stem else f"_{label}") + ".png"
+
+
+def predict_command(args) -> int:
+    from .learning.predictor import load_predictor, predict_measured, reference_shift
+    from .measured.readers import read_spectra
+
+    model = Path(args.model) if args.model else default_predictor()
+    predictor = load_predictor(model)
+    if args.reference:
+        shift = reference_shift(predictor, read_spectra(args.reference)[0], args.reference_kind)
+        print(f"shift from {args.reference} ({args.reference_kind or predictor.bundle['alignment']['reference']}): "
+              f"{shift:+.3f} eV", file=sys.stderr)
+    else:
+        shift = args.shift
+    results, failed = [], []
+    for path in args.files:
+        try:
+            results += predict_measured(predictor, read_spectra(path), shift)
+        except ValueError as exc:  # SpectrumFileError included: the message names the file
+            failed.append(str(exc))
+            print(f"error: {exc}", file=sys.stderr)
+    if args.plots:
+        from .report.plots import prediction_figure
+
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        for i, r in enumerate(results):
+            prediction_figure(r, predictor.energy, Path(args.plots) / _plot_name(r, i))
+    for r in results:
+        r["normalised"] = r["normalised"].tolist() if args.format == "json" else None
+        r["model"] = str(model)
+    text = json.dumps({"model": str(model), "shift_eV": shift, "results": results, "errors": failed}, indent=1) + "\n" \
+        if args.format == "json" else _csv(results)
+    if args.output and args.output != "-":
+        from .io import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 2 if failed else 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="siox-xanes", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="valence, RDF and valence-class fractions from measured spectra")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    scale = p.add_mutually_exclusive_group(required=True)
+    scale.add_argument("--shift", type=float, help="eV added to the files' energies (0: already on the workflow's scale)")
+    scale.add_argument("--reference", help="your measured alpha-quartz (or Si) spectrum; the shift is fitted from it")
+    p.add_argument("--reference-kind", choices=["alpha_quartz", "diamond_si"], default=None,
+                   help="what --reference is (default: the predictor's alignment reference, alpha_quartz)")
+    p.add_argument("--model", help="predictor bundle (rule train_predictor); default: the shipped one")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("--output", "-o", help="write here instead of standard output")
+    p.add_argument("--plots", help="folder for one PNG per spectrum")
+    args = ap.parse_args(argv)
+    try:
+        return predict_command(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
