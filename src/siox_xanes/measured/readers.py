@@ -130,8 +130,8 @@ def _xdi_table_check(path) -> None:
                 if not math.isfinite(x):
                     _fail(path, f"line {n}: NaN or infinite value '{v}'")
             rows += 1
-    if rows == 0:
-        _fail(path, "no data rows (empty or truncated XDI file)")
+    if rows < MIN_POINTS:
+        _fail(path, f"{rows} data rows: expected at least {MIN_POINTS} (empty or truncated XDI file?)")
 
 
 def _xdi_mu(path, group) -> np.ndarray:

@@ -1,0 +1,299 @@
+"""Measured spectra: real XDI/Athena files, their errors, normalisation, energy alignment,
+augmentation, conformal intervals, class fractions and the `siox-xanes predict` command.
+
+Model-dependent tests train on a SYNTHETIC TEST FIXTURE (tests/test_learn.py), never a result."""
+
+import gzip
+import json
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import ROOT
+from test_learn import GRID, R, synthetic_fixture
+
+from siox_xanes.cli import main as cli_main
+from siox_xanes.learning.augment import lorentzian_broadened, shifted
+from siox_xanes.learning.fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
+from siox_xanes.learning.predictor import PredictorSettings, load_predictor, save_predictor, train_predictor
+from siox_xanes.learning.uncertainty import cell_split, conformal_halfwidth, coverage
+from siox_xanes.measured.align import fit_shift, larch_window_args
+from siox_xanes.measured.normalise import Normalisation, normalise
+from siox_xanes.measured.readers import SpectrumFileError, read_spectra
+
+XAS = ROOT / "tests/data/xas"
+
+
+def write_xdi(path, energy, mu, element="Si", edge="K", unit="eV"):
+    lines = ["# XDI/1.0 siox-xanes-test/1", f"# Column.1: energy {unit}", "# Column.2: mutrans",
+             f"# Element.symbol: {element}", f"# Element.edge: {edge}", "#----", "# energy mutrans"]
+    lines += [f"{e:.4f} {m:.7g}" for e, m in zip(energy, mu)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def athena_project(path, groups: dict):
+    """A real Athena project written by xraylarch: name -> (energy, mu, element)."""
+    from larch import Group
+    from larch.io import create_athena
+
+    project = create_athena(str(path))
+    for name, (energy, mu, element) in groups.items():
+        project.add_group(Group(energy=np.asarray(energy), mu=np.asarray(mu), filename=name, atsym=element, edge="K"))
+    project.save()
+    return path
+
+
+def si_edge(energy, e0=1843.0):
+    return 1 / (1 + np.exp(-(energy - e0) / 0.8)) + 1.5 * np.exp(-0.5 * ((energy - e0 - 3) / 1.2) ** 2)
+
+
+# ---------------------------------------------------------------- reading files
+
+def test_real_xdi_files_of_other_edges_are_refused_by_name():
+    for name, element in (("CaSO4_rt_01.xdi", "S"), ("bad_00.xdi", "Cu")):
+        with pytest.raises(SpectrumFileError, match=rf"{name}: element '{element}' \(edge 'K'\): expected Si K"):
+            read_spectra(XAS / name)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("bad_13.xdi", r"line 31: 3 values, the header declares 4 columns"),
+    ("bad_15.xdi", r"line 29: NaN or infinite value 'nan'"),
+    ("bad_16.xdi", r"line 30: 'STRING' is not a number"),
+    ("bad_01.xdi", r"4 values, expected two columns"),  # no XDI line: read as text, which must be 2 columns
+])
+def test_bad_xdi_examples_give_clear_errors(name, message):
+    with pytest.raises(SpectrumFileError, match=rf"{name}: .*{message}"):
+        read_spectra(XAS / name)
+
+
+def test_a_si_k_xdi_file_reads_with_its_columns(tmp_path):
+    e = np.arange(1800.0, 1900.0, 0.2)
+    s = read_spectra(write_xdi(tmp_path / "si.xdi", e, si_edge(e)))
+    assert len(s) == 1 and s[0].element == "Si" and np.allclose(s[0].energy, e) and np.allclose(s[0].mu, si_edge(e), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("kev_unit", "energies are in keV"),
+    ("kev_values", "look like keV"),
+    ("duplicate", "duplicate energy 1850.0000 eV"),
+    ("decreasing", "energies not increasing"),
+    ("truncated", "expected at least 10"),
+    ("other_edge", "edge 'L3' of Si: expected the Si K edge"),
+])
+def test_array_problems_are_named(tmp_path, case, message):
+    e = np.arange(1800.0, 1900.0, 0.5)
+    mu = si_edge(e)
+    kw = {}
+    if case == "kev_unit":
+        kw["unit"] = "keV"
+    elif case == "kev_values":
+        e = e / 1000
+    elif case == "duplicate":
+        e = e.copy()
+        e[101] = e[100]
+    elif case == "decreasing":
+        e = e.copy()
+        e[50], e[51] = e[51], e[50]
+    elif case == "truncated":
+        e, mu = e[:5], mu[:5]
+    elif case == "other_edge":
+        kw["edge"] = "L3"
+    path = write_xdi(tmp_path / f"{case}.xdi", e, mu, **kw)
+    with pytest.raises(SpectrumFileError, match=rf"{case}.xdi.*{message}"):
+        read_spectra(path)
+
+
+def test_empty_and_text_files(tmp_path):
+    (tmp_path / "empty.dat").write_text("")
+    with pytest.raises(SpectrumFileError, match="empty.dat: empty file"):
+        read_spectra(tmp_path / "empty.dat")
+    e = np.arange(1800.0, 1900.0, 0.5)
+    (tmp_path / "ok.csv").write_text("energy_eV,mu\n" + "".join(f"{a},{b}\n" for a, b in zip(e, si_edge(e))))
+    assert np.allclose(read_spectra(tmp_path / "ok.csv")[0].mu, si_edge(e))
+    (tmp_path / "kev.csv").write_text("energy_keV,mu\n" + "".join(f"{a / 1000},{b}\n" for a, b in zip(e, si_edge(e))))
+    with pytest.raises(SpectrumFileError, match="kev.csv: energies are in keV"):
+        read_spectra(tmp_path / "kev.csv")
+
+
+def test_athena_projects_real_and_broken(tmp_path):
+    from larch.io import read_xdi
+
+    g = read_xdi(str(XAS / "CaSO4_rt_01.xdi"))
+    s_k = athena_project(tmp_path / "gypsum.prj", {"gypsum": (g.energy, g.ifluor / g.i0, "S")})
+    with pytest.raises(SpectrumFileError, match=r"gypsum.prj \[group 'gypsum'\]: element 'S'"):
+        read_spectra(s_k)
+    e = np.arange(1800.0, 1900.0, 0.25)
+    si = athena_project(tmp_path / "si.prj", {"quartz": (e, si_edge(e, 1846), "Si"), "sample": (e, si_edge(e), "Si")})
+    spectra = read_spectra(si)
+    assert [s.label for s in spectra] == ["quartz", "sample"] and np.allclose(spectra[1].mu, si_edge(e))
+    data = si.read_bytes()
+    (tmp_path / "cut.prj").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SpectrumFileError, match="cut.prj: truncated or corrupt Athena project"):
+        read_spectra(tmp_path / "cut.prj")
+    (tmp_path / "junk.prj").write_bytes(gzip.compress(b"# Athena project file\n@args = ('x';\n"))
+    with pytest.raises(SpectrumFileError, match="junk.prj: "):
+        read_spectra(tmp_path / "junk.prj")
+
+
+# ---------------------------------------------------------------- normalisation and alignment
+
+def test_normalisation_gives_edge_step_one_in_any_units():
+    e = np.arange(1800.0, 1885.0, 0.2)
+    settings = Normalisation()
+    norm, step = normalise(e, si_edge(e), settings, computed=False)
+    norm2, step2 = normalise(e, 7.5 * si_edge(e) + 0.3 + 1e-4 * (e - 1800), settings, computed=False)
+    post = (e >= settings.e0_eV + settings.norm_eV[0]) & (e <= settings.e0_eV + settings.norm_eV[1])
+    assert abs(norm[post].mean() - 1.0) < 0.02 and abs(norm[e < 1825].mean()) < 1e-3
+    assert np.allclose(norm, norm2, atol=2e-3) and step2 / step == pytest.approx(7.5, rel=0.01)
+
+
+def test_larch_alignment_window_is_the_stated_absolute_one():
+    """Larch fits on [e0 - emin, e0 + emax]: with our arguments that is exactly [lo, hi]. A strong
+    feature of the measurement outside the window must not move the fitted shift."""
+    assert larch_window_args(1847.0, (1838.0, 1856.0)) == {"emin": 9.0, "emax": 9.0}
+    ref_e = np.linspace(1830, 1880, 256)
+    ref = si_edge(ref_e, 1846)
+    e = np.arange(1800.0, 1900.0, 0.2)
+    measured = si_edge(e - 1.3, 1846) + 3.0 * np.exp(-0.5 * ((e - 1870) / 2.0) ** 2)  # bump outside the window
+    assert fit_shift(e, measured, ref_e, ref, (1838.0, 1856.0)) == pytest.approx(-1.3, abs=0.02)
+    with pytest.raises(ValueError, match="not inside the computed reference"):
+        fit_shift(e, measured, ref_e, ref, (1820.0, 1856.0))
+
+
+# ---------------------------------------------------------------- augmentation, conformal, fractions
+
+def test_broadening_keeps_area_and_shift_moves_features():
+    e = np.linspace(1830, 1880, 501)
+    peak = np.exp(-0.5 * ((e - 1850) / 0.3) ** 2)
+    wide = lorentzian_broadened(e, peak, 1.0)
+    assert wide.sum() == pytest.approx(peak.sum(), rel=0.02) and wide.max() < 0.5 * peak.max()
+    assert e[np.argmax(shifted(e, peak, 1.5))] == pytest.approx(1851.5, abs=0.05)
+
+
+def test_conformal_quantile_and_cell_split():
+    rng = np.random.default_rng(1)
+    res = rng.normal(0, 1, 2000)
+    q = conformal_halfwidth(res[:1000], 0.9)
+    assert coverage(res[1000:], np.zeros(1000), q)["coverage"] == pytest.approx(0.9, abs=0.03)
+    assert np.isinf(conformal_halfwidth(res[:5], 0.9)).all()  # ceil(6 * 0.9) = 6 > 5 samples
+    split = cell_split([f"c{i}" for i in range(20)], 0.2, 0.2, 3)
+    assert sorted(np.bincount(list(split.values()))) == [4, 4, 12] and split == cell_split(list(split)[::-1], 0.2, 0.2, 3)
+    with pytest.raises(ValueError, match="at least 3"):
+        cell_split(["a", "b"], 0.2, 0.2, 0)
+
+
+def test_random_mixtures_are_averages_with_their_class_fractions():
+    x = np.eye(5)[[0, 1, 2, 3, 4, 4]]
+    n_o = np.array([0, 1, 2, 3, 4, 4])
+    spectra, targets = random_mixtures(x, n_o, 50, 10, seed=0)
+    assert np.allclose(targets.sum(axis=1), 1) and np.allclose(spectra, targets)  # one-hot spectra: average = fractions
+    assert np.allclose(class_fractions([0, 4, 4, 7]), [0.25, 0, 0, 0, 0.75])
+    assert np.allclose(as_fractions(np.array([[-0.1, 0.3, 0.1, 0.0, 0.0]])), [[0, 0.75, 0.25, 0, 0]])
+
+
+# ---------------------------------------------------------------- the predictor end to end
+
+LEARNING = {"candidates": {"valence": [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3}],
+                           "rdf": [{"hidden": [64, 64], "activation": "relu", "learning_rate": 1e-3}]},
+            "training": {"batch_size": 128, "max_epochs": 150, "patience": 15, "validation_fraction": 0.1}}
+SETTINGS = {"seed": 0, "ensemble_members": 3, "confidence": 0.9, "calibration_fraction": 0.2, "test_fraction": 0.2,
+            "augmentation": {"copies": 3, "shift_eV": 1.0, "broadening_eV": [0.5, 1.5], "noise": 0.02, "norm_range_eV": 3.0},
+            "fractions": {"mixtures": 1500, "max_sites": 32},
+            "robustness": {"shift_eV": [0.0, 1.0], "broadening_eV": [0.0, 1.0], "noise": [0.0, 0.05]},
+            "alignment": {"reference": "alpha_quartz", "window_eV": {"alpha_quartz": [1838.0, 1856.0],
+                                                                     "diamond_si": [1835.0, 1850.0]}, "array": "norm"}}
+
+
+def synthetic_cubes(n=500, n_cells=25, seed=0):
+    mu, q, rdf, n_o = synthetic_fixture(n=n, seed=seed)
+    cells = np.array([f"x{(k % 9) * 0.25:.2f}_seed{k // 9 + 1}" for k in range(n_cells)])[np.arange(n) % n_cells]
+    sites = xr.Dataset({"mu": (("site", "energy"), mu), "bader_charge": ("site", q), "rdf_total": (("site", "r"), rdf),
+                        "n_o_neighbours": ("site", n_o)}, coords={"energy": GRID, "r": R, "cell": ("site", cells)})
+    names = np.unique(cells)
+    groups = [np.flatnonzero(cells == c) for c in names]
+    systems = xr.Dataset({"mu": (("system", "energy"), np.array([mu[g].mean(0) for g in groups])),
+                          "mean_bader_charge": ("system", [q[g].mean() for g in groups]),
+                          "rdf_total": (("system", "r"), np.array([rdf[g].mean(0) for g in groups]))},
+                         coords={"energy": GRID, "r": R, "cell": ("system", names)})
+    return sites, systems
+
+
+@pytest.fixture(scope="module")
+def predictor_file(tmp_path_factory):
+    sites, systems = synthetic_cubes()
+    quartz = sites["mu"].values[np.argmax(sites["n_o_neighbours"].values)]  # stands in for the computed alpha-quartz
+    bundle, evaluation, robustness = train_predictor(
+        sites, systems, {"alpha_quartz": (GRID, quartz), "diamond_si": (GRID, sites["mu"].values[0])}, LEARNING,
+        Normalisation(), PredictorSettings.from_config(SETTINGS), log=lambda *a: None)
+    path = tmp_path_factory.mktemp("predictor") / "predictor.pt"
+    save_predictor(path, bundle)
+    return path, sites, quartz, evaluation, robustness
+
+
+def test_predictor_coverage_and_robustness_rows(predictor_file):
+    _, sites, _, ev, rob = predictor_file
+    assert ev["n_sites"]["calibration"] == 100 and ev["n_sites"]["test"] == 100
+    assert 0.8 <= ev["coverage"]["valence_sites"]["coverage"] <= 0.98
+    assert 0.8 <= ev["coverage"]["rdf_sites"]["coverage"] <= 1.0
+    assert ev["metrics"]["valence_sites"]["r2"] > 0.9
+    assert len(ev["epochs"]["valence"]) == 3 and ev["fractions_systems"]["classes"] == list(CLASS_NAMES)
+    kinds = {(r["perturbation"], r["model"]) for r in rob}
+    assert len(kinds) == 6
+    broad = {r["model"]: r["valence_rmse"] for r in rob if r["perturbation"] == "broadening_eV" and r["value"] == 1.0}
+    assert broad["augmented"] < broad["without_augmentation"]  # what the augmentation is for
+
+
+def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predictor_file, tmp_path, capsys):
+    """Done-when of the measured path: computed spectra of test cells, shifted by a known amount,
+    scaled, resampled to 0.2 eV, noisy, written as XDI, go through the command in one call with the
+    (equally treated) quartz reference; the shift is found, the answers are those of the computed
+    spectra and land in their 90 % intervals as often as the calibration promises."""
+    from siox_xanes.measured.normalise import normalise_many
+
+    path, sites, quartz, _, _ = predictor_file
+    predictor = load_predictor(path)
+    rng = np.random.default_rng(5)
+    applied = 2.7
+    e = np.arange(1805.0, 1905.0, 0.2)
+
+    def as_measured(mu):
+        return 4.2 * np.interp(e - applied, GRID, mu) + 0.08 + rng.normal(0, 0.004, len(e))
+
+    test = [i for i, c in enumerate(sites["cell"].values) if c in predictor.bundle["training"]["cells"]["test"]][:10]
+    write_xdi(tmp_path / "quartz.xdi", e, as_measured(quartz))
+    files = [str(write_xdi(tmp_path / f"sample{k:03d}.xdi", e, as_measured(sites["mu"].values[k]))) for k in test]
+    shutil.copy(XAS / "CaSO4_rt_01.xdi", tmp_path)
+    rc = cli_main(["predict", *files, str(tmp_path / "CaSO4_rt_01.xdi"), "--model", str(path),
+                   "--reference", str(tmp_path / "quartz.xdi"), "--plots", str(tmp_path / "png")])
+    out = capsys.readouterr()
+    assert rc == 2 and "CaSO4_rt_01.xdi: element 'S'" in out.err  # the bad file is named, the good ones answered
+    results = json.loads(out.out)["results"]
+    assert len(results) == len(test) and results[0]["shift_eV"] == pytest.approx(-applied, abs=0.1)
+    computed = predictor.predict(normalise_many(GRID, sites["mu"].values[test], predictor.norm, computed=True))["valence"]
+    measured = np.array([r["valence"] for r in results])
+    halfwidth = predictor.bundle["conformal"]["valence_halfwidth"]
+    assert np.abs(measured - computed).max() < 0.25 * halfwidth
+    truth = sites["bader_charge"].values[test]
+    inside = [r["valence_interval"][0] <= t <= r["valence_interval"][1] for r, t in zip(results, truth)]
+    assert sum(inside) >= 8, list(zip(truth, measured))
+    assert all(sum(r["fractions"].values()) == pytest.approx(1.0) and len(r["rdf"]) == len(R) for r in results)
+    assert len(list((tmp_path / "png").glob("*.png"))) == len(test)
+    rc = cli_main(["predict", files[0], "--model", str(path), "--shift", f"{-applied}", "--format", "csv",
+                   "-o", str(tmp_path / "out.csv")])
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rc == 0 and rows[0].startswith("file,spectrum,shift_eV,valence,valence_low,valence_high") and len(rows) == 2
+
+
+def test_predict_names_what_is_wrong(predictor_file, tmp_path, capsys):
+    path = predictor_file[0]
+    e = np.arange(1835.0, 1870.0, 0.2)  # misses the model window 1830-1880
+    write_xdi(tmp_path / "short.xdi", e, si_edge(e))
+    assert cli_main(["predict", str(tmp_path / "short.xdi"), "--model", str(path), "--shift", "0"]) == 2
+    assert "short.xdi [short]: covers 1835.00-1869.80 eV" in capsys.readouterr().err
+    assert cli_main(["predict", str(tmp_path / "short.xdi"), "--model", str(tmp_path / "short.xdi"), "--shift", "0"]) == 2
+    assert "not a predictor file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the energy scale must be stated
+        cli_main(["predict", str(tmp_path / "short.xdi"), "--model", str(path)])
