@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 import yaml
@@ -60,6 +61,10 @@ def write_fixture(root):
             xr.Dataset({"mean_valence_pred": ("system", rng.random(9) * 3), "mean_valence_true": ("system", rng.random(9) * 3),
                         "mean_rdf_pred": (("system", "r"), t + 0.1 * rng.random((9, nr))), "mean_rdf_true": (("system", "r"), t)},
                        coords={"x": ("system", np.arange(9) * 0.25), "r": np.linspace(0, 5, nr)}).to_netcdf(path)
+        elif key == "robustness":
+            rows = [{"perturbation": kind, "value": v, "model": m, "valence_rmse": 0.1 + v * (0.5 if m == "plain" else 0.1)}
+                    for kind in ("shift_eV", "broadening_eV", "noise") for v in (0.0, 0.5, 1.0) for m in ("plain", "augmented")]
+            pd.DataFrame(rows).replace("plain", "without_augmentation").to_csv(path, index=False)
         elif key == "baseline_full":
             q = rng.random(n) * 3
             path.write_text(json.dumps({"truth": q.tolist(), "prediction": (q + 0.3 * rng.random(n)).tolist(),
@@ -112,3 +117,20 @@ def test_report_table_has_every_paper_number():
     assert rows["results.charge_by_window.f.r2"] == ("0.75", "0.9")
     assert rows["md.densities.a_SiO2.paper"] == ("2.3", "2.3")
     assert "| train_model | 2 | 10 | 6 |" in text
+
+
+def test_report_has_the_predictor_coverage_table():
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    ctx = fake_context(cfg) | {"predictor": {
+        "confidence": 0.9, "n_sites": {"train": 300, "calibration": 100, "test": 100},
+        "cells": {"train": ["a"] * 15, "calibration": ["b"] * 5, "test": ["c"] * 5},
+        "valence_halfwidth": 0.167, "rdf_halfwidth_median": None,
+        "coverage": {"valence_sites": {"n": 100, "coverage": 0.9}, "rdf_sites": {"n": 100, "coverage": 0.913, "whole_curve_coverage": 0.15}},
+        "fractions_systems": {"n": 5, "mae": 0.05, "classes": ["Si0", "Si1+", "Si2+", "Si3+", "Si4+"]},
+        "epochs": {"valence": [26, 25, 39]}}}
+    text = render(paper, ctx, [], [])
+    assert "| valence, test-cell sites | 100 | 90 % |  |" in text
+    assert "| RDF, test-cell sites (per r bin) | 100 | 91 % | 15 % |" in text
+    assert "valence ±0.167 e, RDF median unbounded (too few calibration cells)" in text
+    assert "mean absolute error 0.050" in text

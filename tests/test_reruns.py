@@ -156,3 +156,14 @@ def test_a_changed_scf_setting_does_rerun_the_dft(finished_run):
     n_sites = n_cells * config["xanes"]["sites_per_cell"] + sum(r["sites"] for r in config["xanes"]["references"].values())
     assert counts["ground_state"] == n_cells + 2 and counts["core_hole_xanes"] == n_sites, counts
     assert "melt_quench" not in counts
+
+
+def test_predictor_settings_rerun_only_the_predictor(finished_run):
+    counts = dry_run(finished_run, setter("uncertainty.ensemble_members", 3))
+    assert counts == {"train_predictor": 1, "figure": 1, "reproduction_report": 1, "all": 1}, counts
+
+
+def test_the_normalisation_reruns_no_md_or_dft(finished_run):
+    counts = dry_run(finished_run, setter("normalisation.norm_eV", [12.0, 38.0]))
+    assert counts.get("dataset_cubes") == 1 and counts.get("train_predictor") == 1, counts
+    assert not set(EXPENSIVE) & set(counts) and "align_spectra" not in counts, counts

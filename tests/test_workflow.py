@@ -91,14 +91,18 @@ def test_tiny_workflow_end_to_end(tiny_local_run):
 
 @pytest.mark.slow
 def test_learning_rules_on_a_synthetic_cube(tmp_path):
-    """train_model, linear_baseline and averaged_evaluation through Snakemake on a
-    SYNTHETIC TEST FIXTURE cube (tests/test_learn.py), the upstream rules not allowed to run."""
+    """train_model, linear_baseline, averaged_evaluation and train_predictor through Snakemake
+    on a SYNTHETIC TEST FIXTURE cube (tests/test_learn.py), the upstream rules not allowed to run."""
     import json
 
     import numpy as np
     import xarray as xr
 
+    import pandas as pd
     from test_learn import GRID, R, synthetic_fixture
+
+    from siox_xanes.dataset.cubes import add_normalised
+    from siox_xanes.measured.normalise import Normalisation
 
     mu, q, rdf, n_o = synthetic_fixture(n=300, seed=4)
     n = len(q)
@@ -119,15 +123,24 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
          "all_sites_computed": ("system", np.ones(len(groups), np.int8))},
         coords={"energy": GRID, "r": R, "cell": ("system", np.unique(cells)), "x": ("system", np.arange(len(groups)) * 0.25)},
     )
+    config = yaml.safe_load((ROOT / "tests/data/config_tiny.yaml").read_text())
+    norm = Normalisation.from_config(config["normalisation"])
+    sites, systems = add_normalised(sites, norm), add_normalised(systems, norm)
     (tmp_path / "results/dataset").mkdir(parents=True)
     sites.to_netcdf(tmp_path / "results/dataset/spectra_sites.nc")
     systems.to_netcdf(tmp_path / "results/dataset/spectra_systems.nc")
-    config = yaml.safe_load((ROOT / "tests/data/config_tiny.yaml").read_text())
+    # the aligned spectra of the references, which the predictor keeps for energy alignment
+    (tmp_path / "results/xanes").mkdir(parents=True)
+    xr.Dataset({"mu": (("spectrum", "energy"), mu[[int(np.argmax(n_o)), int(np.argmin(n_o))]])},
+               coords={"energy": GRID, "cell": ("spectrum", ["ref_alpha_quartz", "ref_diamond_si"])}
+               ).to_netcdf(tmp_path / "results/xanes/spectra_on_grid.nc")
     config["learning"]["training"].update(max_epochs=200, patience=20, validation_fraction=0.1)
     config["learning"]["candidates"]["valence"] = [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3}]
     workdir_with(tmp_path, config)
-    targets = ["results/learning/window_full/averaged_metrics.json", "results/learning/window_full/valence/baseline_metrics.json"]
-    run(["--cores", "2", "--allowed-rules", "train_model", "linear_baseline", "averaged_evaluation", "--", *targets], cwd=tmp_path)
+    targets = ["results/learning/window_full/averaged_metrics.json", "results/learning/window_full/valence/baseline_metrics.json",
+               "results/predictor/evaluation.json"]
+    run(["--cores", "2", "--allowed-rules", "train_model", "linear_baseline", "averaged_evaluation", "train_predictor",
+         "--", *targets], cwd=tmp_path)
     out = tmp_path / "results/learning/window_full"
     valence = json.loads((out / "valence/metrics.json").read_text())
     baseline = json.loads((out / "valence/baseline_metrics.json").read_text())
@@ -138,3 +151,7 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
     assert len(averaged["mean_rdf_rmse"]["per_system"]) == 9 and averaged["mean_valence"]["n"] == 9
     with xr.open_dataset(out / "rdf/predictions.nc") as pred:
         assert pred.sizes == {"site": 300, "output": 64}
+    evaluation = json.loads((tmp_path / "results/predictor/evaluation.json").read_text())
+    assert set(evaluation["coverage"]) == {"valence_sites", "rdf_sites", "valence_systems", "rdf_systems"}
+    assert len(evaluation["epochs"]["valence"]) == config["uncertainty"]["ensemble_members"]
+    assert set(pd.read_csv(tmp_path / "results/predictor/robustness.csv")["model"]) == {"augmented", "without_augmentation"}
