@@ -23,5 +23,6 @@ rule all:
         expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
         expand(rules.linear_baseline.output.metrics, window=WINDOWS),
         expand(rules.averaged_evaluation.output.metrics, window=WINDOWS),
+        expand(rules.evaluate_splits.output, target=TARGETS),
         rules.train_predictor.output,
         rules.reproduction_report.output,

@@ -98,3 +98,31 @@ rule train_predictor:
         uncertainty=config["uncertainty"],
     script:
         "../scripts/train_predictor.py"
+
+
+rule evaluate_splits:
+    input:
+        sites=rules.dataset_cubes.output.sites,
+        # the full window's CV picks the network that every split evaluates
+        selection=layout.METRICS.replace("{window}", layout.FULL_WINDOW),
+    output:
+        splits=layout.SPLIT_EVALUATION,
+        learning_curve=layout.SPLIT_LEARNING_CURVE,
+    log:
+        "logs/evaluate_splits/{target}.log",
+    benchmark:
+        "benchmarks/evaluate_splits/{target}.tsv"
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        runtime=240,
+        mem_mb=8000,
+    params:
+        window=LEARNING["windows"][layout.FULL_WINDOW],
+        seed=LEARNING["seed"],
+        training=LEARNING["training"],
+        candidates=lambda wc: LEARNING["candidates"][wc.target],
+        evaluation=LEARNING["evaluation"],
+    script:
+        "../scripts/evaluate_splits.py"

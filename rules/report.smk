@@ -43,6 +43,7 @@ rule reproduction_report:
         sites=rules.dataset_cubes.output.sites,
         systems=rules.dataset_cubes.output.systems,
         predictor=rules.train_predictor.output.evaluation,
+        splits=expand(rules.evaluate_splits.output.splits, target=TARGETS),
         figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
     output:
         report="results/report.md",

@@ -30,6 +30,7 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
         "n_sites": int(sites.sizes["site"]), "n_train": int((split == 0).sum()), "n_test": int((split == 1).sum()),
         "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",
         "predictor": json.loads(Path(inp.predictor).read_text()),
+        "splits": {s["target"]: s for s in (json.loads(Path(p).read_text()) for p in inp.splits)},
     }
 paper = yaml.safe_load(Path(inp.paper).read_text())
 text = render(paper, ctx, runtimes(BENCHMARKS), list(inp.figures))

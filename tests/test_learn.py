@@ -114,3 +114,34 @@ def test_baseline_descriptors_are_what_the_docs_say():
     assert wl == pytest.approx(mu.max())
     assert integral == pytest.approx(2 * np.arctan(2.0), rel=0.02)  # integral of the Lorentzian over +-2 eV
     assert edge == pytest.approx(1845.0, abs=0.05)  # half maximum of a gamma = 1 Lorentzian
+
+
+def test_split_schemes_keep_their_promises():
+    from siox_xanes.learning.evaluation import split_folds
+
+    cells = np.array([f"x{k % 3 * 0.5:.2f}_seed{k % 4}" for k in range(60)])
+    comps = np.array([k % 3 * 0.5 for k in range(60)])
+    (_, tr, te), = split_folds("random_sites", cells, comps, 0.2, 0)
+    assert len(te) == 12 and not set(tr) & set(te) and len(tr) + len(te) == 60
+    (_, tr, te), = split_folds("by_cell", cells, comps, 0.25, 0)
+    assert not set(cells[tr]) & set(cells[te]) and len(set(cells[te])) == 3  # 3 of the 12 cells
+    folds = split_folds("leave_one_composition_out", cells, comps, 0.2, 0)
+    assert [f[0] for f in folds] == ["x=0.00", "x=0.50", "x=1.00"]
+    assert all(set(comps[te]) == {float(name[2:])} and float(name[2:]) not in set(comps[tr]) for name, tr, te in folds)
+    with pytest.raises(ValueError, match="expected one of"):
+        split_folds("by_site", cells, comps, 0.2, 0)
+
+
+def test_evaluation_under_splits_and_learning_curve(data):
+    from siox_xanes.learning.evaluation import evaluate_splits, learning_curve
+
+    mu, q, _, n_o = data
+    mu, q, n_o = mu[:400], q[:400], n_o[:400]
+    cells = np.array([f"x{k % 4 * 0.5:.2f}_seed{k % 5}" for k in range(400)])
+    small = NetConfig(hidden=[64, 64], max_epochs=150, patience=15)
+    res = evaluate_splits(mu, q, cells, [k % 4 * 0.5 for k in range(400)], small, ["random_sites", "by_cell",
+                                                                                  "leave_one_composition_out"], 0.2, 0)
+    assert res["random_sites"]["n_test"] == 80 and res["leave_one_composition_out"]["n_test"] == 400
+    assert len(res["leave_one_composition_out"]["folds"]) == 4 and res["by_cell"]["test"]["r2"] > 0.8
+    rows = learning_curve(mu, q, cells, small, [0.05, 1.0], 0.2, 0)
+    assert [r["n_train"] for r in rows] == [16, 320] and rows[1]["rmse"] < rows[0]["rmse"]

@@ -61,6 +61,8 @@ def write_fixture(root):
             xr.Dataset({"mean_valence_pred": ("system", rng.random(9) * 3), "mean_valence_true": ("system", rng.random(9) * 3),
                         "mean_rdf_pred": (("system", "r"), t + 0.1 * rng.random((9, nr))), "mean_rdf_true": (("system", "r"), t)},
                        coords={"x": ("system", np.arange(9) * 0.25), "r": np.linspace(0, 5, nr)}).to_netcdf(path)
+        elif key.startswith("curve_"):
+            pd.DataFrame({"fraction": [0.1, 0.5, 1.0], "n_train": [10, 50, 100], "rmse": [0.5, 0.3, 0.2]}).to_csv(path, index=False)
         elif key == "robustness":
             rows = [{"perturbation": kind, "value": v, "model": m, "valence_rmse": 0.1 + v * (0.5 if m == "plain" else 0.1)}
                     for kind in ("shift_eV", "broadening_eV", "noise") for v in (0.0, 0.5, 1.0) for m in ("plain", "augmented")]
@@ -134,3 +136,17 @@ def test_report_has_the_predictor_coverage_table():
     assert "| RDF, test-cell sites (per r bin) | 100 | 91 % | 15 % |" in text
     assert "valence ±0.167 e, RDF median unbounded (too few calibration cells)" in text
     assert "mean absolute error 0.050" in text
+
+
+def test_report_has_the_three_splits():
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    fold = {"test": {"rmse": 0.21, "r2": 0.93}, "n_test": 130}
+    splits = {t: {"target": t, "n_sites": 650, "n_cells": 45, "splits": {
+        "random_sites": fold, "by_cell": fold,
+        "leave_one_composition_out": fold | {"folds": {"x=0.00": {"rmse": 0.3}, "x=0.25": {"rmse": 0.25}}}}}
+        for t in ("valence", "rdf")}
+    text = render(paper, fake_context(cfg) | {"splits": splits}, [], [])
+    assert "650 sites from 45 cells (the paper: 5290 from 45)" in text
+    assert "| by cell (no cell on both sides) | 130 | 0.210 | 0.930 | 0.210 | 0.930 |" in text
+    assert "x=0.00 0.300, x=0.25 0.250 e" in text

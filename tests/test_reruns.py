@@ -167,3 +167,8 @@ def test_the_normalisation_reruns_no_md_or_dft(finished_run):
     counts = dry_run(finished_run, setter("normalisation.norm_eV", [12.0, 38.0]))
     assert counts.get("dataset_cubes") == 1 and counts.get("train_predictor") == 1, counts
     assert not set(EXPENSIVE) & set(counts) and "align_spectra" not in counts, counts
+
+
+def test_the_evaluation_splits_rerun_only_their_jobs(finished_run):
+    counts = dry_run(finished_run, setter("learning.evaluation.learning_curve", [0.3, 1.0]))
+    assert counts == {"evaluate_splits": 2, "figure": 1, "reproduction_report": 1, "all": 1}, counts

@@ -138,9 +138,9 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
     config["learning"]["candidates"]["valence"] = [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3}]
     workdir_with(tmp_path, config)
     targets = ["results/learning/window_full/averaged_metrics.json", "results/learning/window_full/valence/baseline_metrics.json",
-               "results/predictor/evaluation.json"]
+               "results/predictor/evaluation.json", "results/learning/evaluation/valence_splits.json"]
     run(["--cores", "2", "--allowed-rules", "train_model", "linear_baseline", "averaged_evaluation", "train_predictor",
-         "--", *targets], cwd=tmp_path)
+         "evaluate_splits", "--", *targets], cwd=tmp_path)
     out = tmp_path / "results/learning/window_full"
     valence = json.loads((out / "valence/metrics.json").read_text())
     baseline = json.loads((out / "valence/baseline_metrics.json").read_text())
@@ -151,6 +151,9 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
     assert len(averaged["mean_rdf_rmse"]["per_system"]) == 9 and averaged["mean_valence"]["n"] == 9
     with xr.open_dataset(out / "rdf/predictions.nc") as pred:
         assert pred.sizes == {"site": 300, "output": 64}
+    splits = json.loads((tmp_path / "results/learning/evaluation/valence_splits.json").read_text())
+    assert set(splits["splits"]) == {"random_sites", "by_cell", "leave_one_composition_out"}
+    assert len(splits["splits"]["leave_one_composition_out"]["folds"]) == 9
     evaluation = json.loads((tmp_path / "results/predictor/evaluation.json").read_text())
     assert set(evaluation["coverage"]) == {"valence_sites", "rdf_sites", "valence_systems", "rdf_systems"}
     assert len(evaluation["epochs"]["valence"]) == config["uncertainty"]["ensemble_members"]

@@ -3,7 +3,8 @@ is built from this; the drawing code is in ``figures.py``).
 
 Input keys: ``systems`` (system cube), ``averaged`` (averaged-spectra predictions of
 the full window), ``baseline_full``, ``robustness`` (the predictor's robustness
-curves) and ``{target}_{window}`` (test predictions).
+curves), ``curve_{target}`` (learning curves) and ``{target}_{window}`` (test
+predictions).
 The window-ablation figures follow ``learning.ablation`` of the config: its
 ``sub_windows`` (Figs. 5, 6) and ``bands`` (Figs. S5, S6); a config without them
 makes those figures not at all.
@@ -28,6 +29,7 @@ def figure_inputs(ablation: dict) -> dict[str, list[str]]:
         "fig8_averaged_rdf": ["averaged"],
         "figS4_baseline": [f"baseline_{FULL}"],
         "predictor_robustness": ["robustness"],  # beyond the paper: measured-spectrum predictor
+        "learning_curves": ["curve_valence", "curve_rdf"],  # beyond the paper: test RMSE vs training-set size
     }
     if subs:
         figures["fig5_window_parity"] = [f"valence_{w}" for w in [*subs, FULL]]
@@ -42,6 +44,8 @@ def input_path(key: str) -> str:
     """Workflow path of a figure input key."""
     if key == "systems":
         return layout.SYSTEM_CUBE
+    if key.startswith("curve_"):
+        return layout.SPLIT_LEARNING_CURVE.format(target=key.removeprefix("curve_"))
     if key == "robustness":
         return layout.PREDICTOR_ROBUSTNESS
     if key == "averaged":

@@ -215,6 +215,26 @@ def predictor_robustness(inp, png, pdf, windows, ablation):
     save_figure(fig, png, pdf)
 
 
+PAPER_TRAINING_SITES = 4232  # the paper's training/validation part (80 % of 5290)
+
+
+def learning_curves(inp, png, pdf, windows, ablation):
+    """Beyond the paper: test RMSE (fixed by-cell test part) against the number of training
+    sites, both targets; the paper trained on 4232."""
+    import pandas as pd
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    for ax, (target, unit) in zip(axes, (("valence", "e"), ("rdf", ""))):
+        rows = pd.read_csv(inp[f"curve_{target}"]).sort_values("n_train")
+        ax.plot(rows["n_train"], rows["rmse"], "o-")
+        ax.set_xscale("log")
+        ax.set_xlabel("training sites")
+        ax.set_ylabel(f"test RMSE {('(' + unit + ')') if unit else ''}")
+        ax.set_title(f"{target} (paper: {PAPER_TRAINING_SITES} training sites)", fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
 # Figure name -> drawing function; the inputs of each are in catalog.figure_inputs.
 FIGURES = {
     "fig2_spectra": fig2_spectra,
@@ -228,4 +248,5 @@ FIGURES = {
     "figS5_bands_valence": figS5_bands_valence,
     "figS6_bands_rdf": figS6_bands_rdf,
     "predictor_robustness": predictor_robustness,
+    "learning_curves": learning_curves,
 }

@@ -161,6 +161,8 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
     lines += [f"| {name} | {n} | {total:.0f} | {mx:.0f} |" for name, n, total, mx in runtime_rows]
     lines += ["", "## This run vs paper", "", "| quantity | paper | this run |", "| --- | --- | --- |"]
     lines += [f"| `{k}` | {p} | {o} |" for k, p, o in comparison_table(paper, ctx)]
+    if ctx.get("splits"):
+        lines += ["", *splits_section(ctx["splits"])]
     if ctx.get("predictor"):
         lines += ["", *predictor_section(ctx["predictor"])]
     lines += ["", "## Figures", ""] + [f"- `{f}`" for f in figures]
@@ -198,4 +200,30 @@ def predictor_section(ev: dict) -> list[str]:
     lines += ["", "Epochs (early stopping) per ensemble member: " +
               "; ".join(f"{k} {v}" for k, v in ev["epochs"].items()),
               "", "Robustness curves: `results/figures/predictor_robustness.png`."]
+    return lines
+
+
+SPLIT_LABELS = {"random_sites": "random sites (the paper's split)", "by_cell": "by cell (no cell on both sides)",
+                "leave_one_composition_out": "leave one composition out (pooled over the held-out x)"}
+
+
+def splits_section(splits: dict) -> list[str]:
+    """Beyond the paper: the full-window networks under three splits, with the dataset's size."""
+    first = next(iter(splits.values()))
+    lines = ["## Evaluation beyond the random split", "",
+             f"{first['n_sites']} sites from {first['n_cells']} cells (the paper: 5290 from 45). "
+             "The network of the full window's CV, retrained per split.", "",
+             "| split | test sites | valence RMSE (e) | valence R² | RDF RMSE | RDF R² |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    schemes = list(first["splits"])
+    for scheme in schemes:
+        v = splits.get("valence", {}).get("splits", {}).get(scheme, {})
+        r = splits.get("rdf", {}).get("splits", {}).get(scheme, {})
+        n = (v or r).get("n_test", "")
+        cell = lambda d, k: f"{d['test'][k]:.3f}" if d else "—"  # noqa: E731
+        lines.append(f"| {SPLIT_LABELS.get(scheme, scheme)} | {n} | {cell(v, 'rmse')} | {cell(v, 'r2')} | {cell(r, 'rmse')} | {cell(r, 'r2')} |")
+    loco = splits.get("valence", {}).get("splits", {}).get("leave_one_composition_out")
+    if loco:
+        lines += ["", "Valence RMSE per held-out composition: " +
+                  ", ".join(f"{k} {f['rmse']:.3f}" for k, f in loco["folds"].items()) + " e."]
+    lines += ["", "Learning curve (test RMSE against training-set size): `results/figures/learning_curves.png`."]
     return lines

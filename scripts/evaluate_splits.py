@@ -1,0 +1,37 @@
+"""The full-window network under three splits and a learning curve (rule evaluate_splits)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from siox_xanes.io import atomic_path, write_json
+from siox_xanes.joblog import start
+from siox_xanes.layout import MODEL_INPUT
+from siox_xanes.learning.evaluation import evaluate_splits, learning_curve
+from siox_xanes.learning.nets import NetConfig
+from siox_xanes.learning.training import target_values, window_mask
+
+log = start(snakemake)
+params, out, target = snakemake.params, snakemake.output, snakemake.wildcards.target
+cv = json.loads(Path(snakemake.input.selection).read_text()).get("cv") or []
+chosen = min(cv, key=lambda row: row["mean_rmse"])["candidate"] if cv else 0
+cfg = NetConfig(**params.candidates[chosen], **params.training)
+with xr.open_dataset(snakemake.input.sites) as ds:
+    ds = ds.load()
+x = np.asarray(ds[MODEL_INPUT].values, float)[:, window_mask(ds["energy"].values, params.window)]
+y = target_values(ds, target)
+cells, comps = ds["cell"].values.astype(str), ds["x"].values
+ev = params.evaluation
+log.info("%s: %d sites, %d cells, candidate %d %s", target, len(y), len(set(cells)), chosen, params.candidates[chosen])
+result = evaluate_splits(x, y, cells, comps, cfg, ev["splits"], ev["test_fraction"], params.seed)
+result = {"target": target, "candidate": chosen, "config": params.candidates[chosen], "n_sites": int(len(y)),
+          "n_cells": int(len(set(cells))), "splits": result}
+write_json(out.splits, result)
+rows = learning_curve(x, y, cells, cfg, ev["learning_curve"], ev["test_fraction"], params.seed)
+with atomic_path(out.learning_curve) as tmp:
+    pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
+for scheme, r in result["splits"].items():
+    log.info("%s: test RMSE %.4f, R2 %.3f (%d test sites)", scheme, r["test"]["rmse"], r["test"]["r2"], r["n_test"])

@@ -1,0 +1,93 @@
+"""Honest evaluation: three ways to split the sites, and a learning curve.
+
+* ``random_sites``: the paper's random split of sites (sites of one cell on both sides);
+* ``by_cell``: no cell in both training and test part;
+* ``leave_one_composition_out``: each composition x in turn is the test part,
+  the model trained on the others (a composition it has never seen).
+
+The learning curve trains on growing random subsets of the by-cell training
+part and reports the RMSE on its fixed test part, to show how far a dataset
+is from the size where the curve flattens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import metrics
+from .nets import NetConfig, fit
+
+SPLITS = ("random_sites", "by_cell", "leave_one_composition_out")
+
+
+def random_site_split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = max(1, int(round(test_fraction * n)))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def cell_wise_split(cells, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whole cells to the test part, about ``test_fraction`` of the cells (at least one, never all)."""
+    cells = np.asarray(cells).astype(str)
+    unique = np.array(sorted(set(cells)))
+    if len(unique) < 2:
+        raise ValueError(f"a split by cell needs at least 2 cells, found {len(unique)}")
+    n_test = min(len(unique) - 1, max(1, int(round(test_fraction * len(unique)))))
+    test_cells = set(unique[np.random.default_rng(seed).permutation(len(unique))[:n_test]])
+    test = np.array([c in test_cells for c in cells])
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+def split_folds(scheme: str, cells, compositions, test_fraction: float, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(fold name, train indices, test indices) of one scheme."""
+    n = len(cells)
+    if scheme == "random_sites":
+        return [("random", *random_site_split(n, test_fraction, seed))]
+    if scheme == "by_cell":
+        return [("cells", *cell_wise_split(cells, test_fraction, seed))]
+    if scheme == "leave_one_composition_out":
+        comps = np.round(np.asarray(compositions, float), 4)
+        if len(np.unique(comps)) < 2:
+            raise ValueError("leave-one-composition-out needs at least 2 compositions")
+        return [(f"x={x:.2f}", np.flatnonzero(comps != x), np.flatnonzero(comps == x)) for x in np.unique(comps)]
+    raise ValueError(f"split '{scheme}': expected one of {SPLITS}")
+
+
+def _score(y_true, y_pred) -> dict:
+    y_true = np.asarray(y_true, float).reshape(len(y_true), -1)
+    return metrics(y_true, np.asarray(y_pred, float).reshape(y_true.shape))
+
+
+def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fraction: float, seed: int) -> dict:
+    """Test metrics of one architecture under each split scheme; LOCO per held-out composition and pooled."""
+    x, y = np.asarray(x, float), np.asarray(y, float).reshape(len(x), -1)
+    out = {}
+    for scheme in schemes:
+        folds = split_folds(scheme, cells, compositions, test_fraction, seed)
+        pooled_true, pooled_pred, per_fold = [], [], {}
+        for name, train, test in folds:
+            model = fit(x[train], y[train], cfg, seed)
+            pred = model.predict(x[test]).reshape(y[test].shape)
+            per_fold[name] = {**_score(y[test], pred), "n_train": int(len(train)), "epochs": model.epochs}
+            pooled_true.append(y[test])
+            pooled_pred.append(pred)
+        out[scheme] = {"test": _score(np.concatenate(pooled_true), np.concatenate(pooled_pred)),
+                       "n_train": int(np.mean([f["n_train"] for f in per_fold.values()])),
+                       "n_test": int(sum(len(t) for t in pooled_true)), "folds": per_fold}
+    return out
+
+
+def learning_curve(x, y, cells, cfg: NetConfig, fractions, test_fraction: float, seed: int) -> list[dict]:
+    """Test RMSE (fixed by-cell test part) against the number of training sites."""
+    x, y = np.asarray(x, float), np.asarray(y, float).reshape(len(x), -1)
+    train, test = cell_wise_split(cells, test_fraction, seed)
+    order = np.random.default_rng(seed + 1).permutation(train)
+    rows = []
+    for f in sorted(fractions):
+        n = max(2, int(round(f * len(train))))
+        subset = order[:n]
+        model = fit(x[subset], y[subset], cfg, seed)
+        m = _score(y[test], model.predict(x[test]))
+        rows.append({"fraction": float(f), "n_train": int(n), "n_test": int(len(test)), "rmse": m["rmse"], "r2": m["r2"],
+                     "epochs": model.epochs})
+    return rows
