@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT
 from siox_xanes.report.catalog import figure_inputs, input_path
 from siox_xanes.report.figures import FIGURES
-from siox_xanes.report.reproduction import comparison_table, flatten, render
+from siox_xanes.report.reproduction import comparison_table, covered_keys, flatten, render
 from siox_xanes.learning.training import window_mask
 
 GRID = np.linspace(1830, 1880, 256)
@@ -103,21 +103,25 @@ def fake_context(cfg):
     }
 
 
-def test_report_table_has_every_paper_number():
+def test_report_table_names_every_paper_number_in_words():
     paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    text = render(paper, fake_context(cfg), [("train_model", 2, 10.0, 6.0)], ["results/figures/fig3_valence_parity.png"])
+    ctx = fake_context(cfg)
+    text = render(paper, ctx, [("train_model", 2, 10.0, 6.0)], ["results/figures/fig3_valence_parity.png"])
     leaves = flatten(paper)
     assert len(leaves) > 60
-    for key, _ in leaves:
-        assert f"| `{key}` |" in text, key
+    assert {k for k, _ in leaves} <= covered_keys(paper, ctx)  # every paper quantity has its row
     numbers = [v for _, v in leaves if isinstance(v, (int, float)) and not isinstance(v, bool)]
     for v in numbers:
         assert f"{v:.4g}" in text
-    rows = {k: (p, o) for k, p, o in comparison_table(paper, fake_context(cfg))}
-    assert rows["results.charge_test.rmse"] == ("0.11", "0.2")
-    assert rows["results.charge_by_window.f.r2"] == ("0.75", "0.9")
-    assert rows["md.densities.a_SiO2.paper"] == ("2.3", "2.3")
+    assert "`results." not in text and "structures.compositions" not in text  # quantities in words, not keys
+    rows = {label: (p, o) for _, label, p, o in comparison_table(paper, ctx)}
+    assert rows["valence, test RMSE (e)"] == ("0.11", "0.2")
+    assert rows["valence from window f only, test R²"] == ("0.75", "0.9")
+    assert rows["density of a-SiO2, g/cm³ (experiment 2.2)"] == ("2.3", "2.3")
+    assert rows["atoms per cell at x = 0.25 (Si, O)"] == ("180, 45", f"{cfg['structures']['compositions']['0.25']['Si']}, "
+                                                                     f"{cfg['structures']['compositions']['0.25']['O']}")
+    assert "**Results**" in text and "Dataset of this run: 9 spectra from 9 cells; the paper's: 5290 from 45" in text
     assert "| train_model | 2 | 10 | 6 |" in text
 
 
