@@ -112,6 +112,15 @@ MD_PROTOCOL_KEYS = [
 ]
 
 
+def md_protocol():
+    """The MD params; the cut-off rewrite only when set, so that runs made before the
+    option existed (and runs without it) keep their recorded params."""
+    protocol = subset(MD, MD_PROTOCOL_KEYS)
+    if MD.get("tersoff_cutoffs_A"):
+        protocol["tersoff_cutoffs_A"] = MD["tersoff_cutoffs_A"]
+    return protocol
+
+
 def md_density(wildcards):
     """Fixed density of the nvt protocol for composition x; None for npt (so that the
     end members are no part of an npt result)."""

@@ -34,7 +34,7 @@ rule melt_quench:
         mem_mb=2000,
         runtime=MD["runtime_min"],
     params:
-        protocol=subset(MD, MD_PROTOCOL_KEYS),
+        protocol=md_protocol(),
         density_g_cm3=md_density,
     script:
         "../scripts/melt_quench.py"

@@ -113,3 +113,24 @@ def test_same_seed_same_quenched_cell(tmp_path):
     a, _, _ = melt_quench(atoms, p, "SiO.tersoff", tmp_path / "a")
     b, _, _ = melt_quench(atoms, p, "SiO.tersoff", tmp_path / "b")
     assert np.array_equal(a.positions, b.positions) and np.array_equal(a.cell, b.cell)
+
+
+def test_tersoff_cutoffs_are_rewritten_by_geometric_mixing():
+    import math
+
+    from siox_xanes.structures.md import potential_path
+    from siox_xanes.structures.potential import tersoff_entries, with_cutoffs
+
+    original = potential_path("SiO.tersoff").read_text()
+    # the wheel's file: Si-Si 2.5-2.8, Si-O 2.06-2.37, O-O 1.7-2.0 Angstrom
+    shipped = {(e[0], e[2]): (float(e[13]), float(e[14])) for e in tersoff_entries(original)}
+    assert shipped[("Si", "Si")] == (2.65, 0.15) and shipped[("O", "O")] == (1.85, 0.15)
+    cut = {"Si": (2.7, 3.0), "O": (1.7, 2.0)}
+    rewritten = tersoff_entries(with_cutoffs(original, cut, source="SiO.tersoff"))
+    for old, new in zip(tersoff_entries(original), rewritten):
+        assert old[:13] == new[:13] and old[15:] == new[15:]  # only R and D change
+        a, b = new[0], new[2]
+        r, s = math.sqrt(cut[a][0] * cut[b][0]), math.sqrt(cut[a][1] * cut[b][1])
+        assert float(new[13]) - float(new[14]) == pytest.approx(r) and float(new[13]) + float(new[14]) == pytest.approx(s)
+    with pytest.raises(ValueError, match="no \\(R, S\\) for element O"):
+        with_cutoffs(original, {"Si": (2.7, 3.0)})

@@ -54,6 +54,9 @@ class MeltQuench:
     ensemble: str = "npt"
     density_g_cm3: float | None = None
     relax_box: bool = True
+    # element -> (R, S) in Angstrom: the potential's cut-offs rewritten by Munetoh's mixing
+    # rule before the run (structures.potential); None keeps the file's.
+    tersoff_cutoffs_A: dict | None = None
 
     def __post_init__(self):
         if self.ensemble not in ENSEMBLES:
@@ -237,13 +240,23 @@ def velocity_seed(seed: int, x_key: str) -> int:
 def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, ranks: int = 1, launcher: str = "auto"):
     """Run the protocol on ``atoms`` in ``scratch``; return (final atoms, trace, log text).
 
-    The final structure carries its provenance (seed, potential checksum,
-    LAMMPS version, protocol) in ``atoms.info``.
+    With ``protocol.tersoff_cutoffs_A`` the potential's cut-offs are rewritten
+    first. The final structure carries its provenance (seed, potential
+    checksum, cut-offs, LAMMPS version, protocol) in ``atoms.info``.
     """
+    import json
+
     from ..io import read_lammps_data, sha256_file, write_lammps_data
+    from .potential import with_cutoffs
 
     scratch = Path(scratch)
     pot = potential_path(potential)
+    source_name = pot.name
+    cutoffs = protocol.tersoff_cutoffs_A
+    if cutoffs:
+        modified = scratch / f"{pot.stem}.cutoffs{pot.suffix}"
+        modified.write_text(with_cutoffs(pot.read_text(), cutoffs, source=pot.name))
+        pot = modified
     write_lammps_data(scratch / "initial.data", atoms)
     cmds = melt_quench_commands(protocol, "initial.data", str(pot), "final.data", "trace.dat")
     run_lammps(cmds, scratch, scratch / "log.lammps", ranks=ranks, launcher=launcher)
@@ -254,11 +267,12 @@ def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, rank
     final.info.update({k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str))})
     final.info.update(
         {
-            "potential": pot.name,
-            "potential_sha256": sha256_file(pot),
+            "potential": source_name,
+            "potential_sha256": sha256_file(pot),  # of the file LAMMPS read (with the cut-offs, if rewritten)
+            "potential_cutoffs_A": json.dumps(cutoffs, sort_keys=True) if cutoffs else "as in the file",
             "lammps_version": lammps_version_from_log(log_text),
             "mpi_ranks": int(ranks),
-            **{f"md_{k}": v for k, v in protocol.__dict__.items() if v is not None},
+            **{f"md_{k}": v for k, v in protocol.__dict__.items() if v is not None and k != "tersoff_cutoffs_A"},
         }
     )
     return final, read_trace(scratch / "trace.dat"), log_text
