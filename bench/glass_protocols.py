@@ -13,7 +13,9 @@ the config's protocol:
 * ``nvt_<T>`` / ``nvt_fixed_<T>`` (e.g. ``nvt_3000``): as ``nvt`` / ``nvt_fixed`` with the
   hold and the start of the quench at T kelvin instead of the melt temperature.
 
-    .venv/bin/python bench/glass_protocols.py [--x 0.50 1.00 1.50] [--variants config nvt nvt_fixed] [--seed 1]
+    .venv/bin/python bench/glass_protocols.py [--x 0.50 1.00 1.50] [--variants config nvt nvt_fixed] [--seed 1] [--keep DIR]
+
+The potential's cut-offs follow the config's ``md.tersoff_cutoffs_A`` (null: the file's).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def main():
     ap.add_argument("--x", nargs="+", default=None, help="compositions (config keys); default: all")
     ap.add_argument("--variants", nargs="+", default=["config", "nvt", "nvt_fixed"])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", help="folder for the final structures (extended XYZ), for a closer look")
     args = ap.parse_args()
     cfg = yaml.safe_load(Path(args.config).read_text())
     md, bounds = cfg["md"], dict(cfg["validation"]["bounds"])
@@ -71,6 +74,10 @@ def main():
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
                 final, _, _ = melt_quench(atoms, protocol, md["potential"], Path(tmp))
+            if args.keep:
+                from siox_xanes.io import write_structure
+
+                write_structure(Path(args.keep) / f"x{xk}_{name}.extxyz", final)
             r = validate_cell(final, cfg["validation"]["cutoffs"], Soundness(**bounds))
             per_o = r["mean_si_per_o"]
             print(f"{xk:>5s} {name:>10s} {len(final):5d} {r['density_g_cm3']:6.3f} "

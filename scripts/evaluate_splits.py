@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
 
 from siox_xanes.io import atomic_path, write_json
@@ -15,6 +16,7 @@ from siox_xanes.learning.nets import NetConfig
 from siox_xanes.learning.training import target_values, window_mask
 
 log = start(snakemake)
+torch.set_num_threads(snakemake.threads)
 params, out, target = snakemake.params, snakemake.output, snakemake.wildcards.target
 cv = json.loads(Path(snakemake.input.selection).read_text()).get("cv") or []
 chosen = min(cv, key=lambda row: row["mean_rmse"])["candidate"] if cv else 0

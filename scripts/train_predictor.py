@@ -3,6 +3,7 @@
 import math
 
 import pandas as pd
+import torch
 import xarray as xr
 
 from siox_xanes.io import atomic_path, write_json
@@ -12,6 +13,7 @@ from siox_xanes.learning.predictor import PredictorSettings, save_predictor, tra
 from siox_xanes.measured.normalise import Normalisation
 
 log = start(snakemake)
+torch.set_num_threads(snakemake.threads)
 params, out = snakemake.params, snakemake.output
 with xr.open_dataset(snakemake.input.sites) as s, xr.open_dataset(snakemake.input.systems) as y, \
         xr.open_dataset(snakemake.input.spectra) as spectra:

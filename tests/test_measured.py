@@ -297,3 +297,19 @@ def test_predict_names_what_is_wrong(predictor_file, tmp_path, capsys):
     assert "not a predictor file" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # the energy scale must be stated
         cli_main(["predict", str(tmp_path / "short.xdi"), "--model", str(path)])
+
+
+def test_importing_larch_keeps_the_job_log(tmp_path):
+    """larch sets the root logger to WARNING on import; a rule's INFO lines must survive."""
+    import subprocess
+    import sys
+
+    code = ("import logging, sys\n"
+            "logging.basicConfig(level=logging.INFO, stream=sys.stdout, force=True)\n"
+            "from siox_xanes.measured.normalise import normalise, Normalisation\n"
+            "import numpy as np\n"
+            "e = np.linspace(1830, 1880, 100)\n"
+            "normalise(e, 1 / (1 + np.exp(-(e - 1843))), Normalisation(), computed=True)\n"
+            "logging.getLogger('job').info('still logged')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "still logged" in out

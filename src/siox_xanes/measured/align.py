@@ -44,6 +44,9 @@ def fit_shift(energy, norm, ref_energy, ref_norm, window, array: str = "norm") -
     ``norm``/``ref_norm`` are normalised spectra; ``window`` absolute eV on the
     workflow's scale; ``array`` Larch's 'norm' (robust to noise) or 'dmude'.
     """
+    from .larch_import import load
+
+    load()
     from larch import Group
     from larch.xafs import energy_align
 

@@ -48,6 +48,9 @@ class Normalisation:
 
 def normalise(energy: np.ndarray, mu: np.ndarray, settings: Normalisation, computed: bool) -> tuple[np.ndarray, float]:
     """Normalised mu(E) (edge step 1) and the edge step in the input's units."""
+    from .larch_import import load
+
+    load()
     from larch import Group
     from larch.xafs import pre_edge
 

@@ -150,6 +150,9 @@ def _xdi_mu(path, group) -> np.ndarray:
 
 
 def read_xdi_file(path) -> list[Spectrum]:
+    from .larch_import import load
+
+    load()
     from larch.io import read_xdi
 
     _xdi_table_check(path)
@@ -170,6 +173,9 @@ def read_xdi_file(path) -> list[Spectrum]:
 
 
 def read_athena_file(path) -> list[Spectrum]:
+    from .larch_import import load
+
+    load()
     from larch.io import read_athena
 
     if _is_gzip(path):

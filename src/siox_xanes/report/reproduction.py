@@ -266,8 +266,10 @@ def predictor_section(ev: dict) -> list[str]:
         "| --- | ---: | ---: | ---: |",
     ]
     for key, c in ev["coverage"].items():
-        whole = f"{100 * c['whole_curve_coverage']:.0f} %" if "whole_curve_coverage" in c else ""
-        lines.append(f"| {label.get(key, key)} | {c['n']} | {100 * c['coverage']:.0f} % | {whole} |")
+        bounded = ev["valence_halfwidth" if key.startswith("valence") else "rdf_halfwidth_median"] is not None
+        whole = f"{100 * c['whole_curve_coverage']:.0f} %" if "whole_curve_coverage" in c and bounded else ""
+        covered = f"{100 * c['coverage']:.0f} %" if bounded else "— (interval unbounded)"
+        lines.append(f"| {label.get(key, key)} | {c['n']} | {covered} | {whole} |")
     if "fractions_systems" in ev:
         f = ev["fractions_systems"]
         lines += ["", f"Valence-class fractions ({', '.join(f['classes'])}) from the system-averaged spectra of "
