@@ -291,7 +291,7 @@ def splits_section(splits: dict) -> list[str]:
              f"{first['n_sites']} sites from {first['n_cells']} cells (the paper: 5290 from 45). "
              "The network of the full window's CV, retrained per split.", "",
              "| split | test sites | valence RMSE (e) | valence R² | RDF RMSE | RDF R² |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    schemes = list(first["splits"])
+    schemes = sorted(first["splits"], key=lambda s: list(SPLIT_LABELS).index(s) if s in SPLIT_LABELS else len(SPLIT_LABELS))
     for scheme in schemes:
         v = splits.get("valence", {}).get("splits", {}).get(scheme, {})
         r = splits.get("rdf", {}).get("splits", {}).get(scheme, {})
