@@ -19,6 +19,11 @@ def test_default_and_paper_configs_pass(default_config):
     validate(merged, SCHEMA)
     check_config(merged)
     assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * 5 == 5290
+    medium = yaml.safe_load((ROOT / "config_medium.yaml").read_text())
+    merged = {**default_config, **{k: {**default_config[k], **v} for k, v in medium.items()}}
+    validate(merged, SCHEMA)
+    check_config(merged)
+    assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 655
 
 
 def test_misspelled_key_is_rejected_by_the_schema(default_config):
