@@ -29,7 +29,9 @@ def test_dry_run_paper_preset_lists_the_papers_jobs():
     assert counts["ground_state"] == 45 + 2 and counts["bader_charges"] == 45 + 2
     assert counts["core_hole_xanes"] == 5290 + 2
     assert counts["train_model"] == 11 * 2  # full, a-h, two 25 eV bands x (valence, rdf)
-    assert counts["figure"] == 10 and counts["reproduction_report"] == 1
+    # the paper's 10 figures + the predictor's robustness curves + the learning curves
+    assert counts["figure"] == 12 and counts["reproduction_report"] == 1
+    assert counts["evaluate_splits"] == 2 and counts["train_predictor"] == 1
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
