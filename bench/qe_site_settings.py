@@ -40,6 +40,8 @@ VARIANTS = {
     "local-TF": ({"mixing_mode": "local-TF"}, {}, 2),
     "lanczos_3e-3": ({}, {"lanczos_error": 3e-3}, 2),
     "1_rank": ({}, {}, 1),
+    "ecutrho_100": ({"ecutrho_Ry": 100.0}, {}, 2),  # 4x ecutwfc, the least PAW allows
+    "ecutrho_100_TF_1e-8": ({"ecutrho_Ry": 100.0, "mixing_mode": "local-TF", "conv_thr_per_atom": 1e-8}, {}, 2),
     # what keeps the result (spectrum within 1 % of its peak, Delta-SCF within 20 meV): the
     # looser Lanczos tolerance moves the spectrum by 2.3 % of its peak and is left out
     "all": ({"conv_thr_per_atom": 1e-8, "mixing_mode": "local-TF"}, {}, 1),
