@@ -54,6 +54,9 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["xanes"].update({"launcher": "mpirun"}), r"xanes.launcher"),
         (lambda c: c["xanes"]["grid"].update({"stop": 1800.0}), r"xanes.grid"),
         (lambda c: c["learning"]["windows"].update({"b": [1836.25, 1890.0]}), r"learning.windows\['b'\]"),
+        (lambda c: c["uncertainty"]["alignment"]["window_eV"].update({"alpha_quartz": [1820.0, 1856.0]}),
+         r"uncertainty.alignment.window_eV.alpha_quartz: \[1820.0, 1856.0\]"),
+        (lambda c: c["normalisation"].update({"norm_eV": [15.0, 45.0]}), r"normalisation.norm_eV"),
     ],
 )
 def test_semantic_errors_name_the_key(default_config, edit, message):

@@ -121,7 +121,7 @@ def test_report_table_names_every_paper_number_in_words():
     assert rows["density of a-SiO2, g/cm³ (experiment 2.2)"] == ("2.3", "2.3")
     assert rows["atoms per cell at x = 0.25 (Si, O)"] == ("180, 45", f"{cfg['structures']['compositions']['0.25']['Si']}, "
                                                                      f"{cfg['structures']['compositions']['0.25']['O']}")
-    assert "**Results**" in text and "Dataset of this run: 9 spectra from 9 cells; the paper's: 5290 from 45" in text
+    assert "**Results**" in text and "Dataset of this run: 9 spectra from 9 cells; the paper's: 5290 spectra from 45 cells" in text
     assert "| train_model | 2 | 10 | 6 |" in text
 
 
@@ -151,6 +151,6 @@ def test_report_has_the_three_splits():
         "leave_one_composition_out": fold | {"folds": {"x=0.00": {"rmse": 0.3}, "x=0.25": {"rmse": 0.25}}}}}
         for t in ("valence", "rdf")}
     text = render(paper, fake_context(cfg) | {"splits": splits}, [], [])
-    assert "650 sites from 45 cells (the paper: 5290 from 45)" in text
+    assert "650 sites from 45 cells (the paper: 5290 spectra from 45 cells)" in text
     assert "| by cell (no cell on both sides) | 130 | 0.210 | 0.930 | 0.210 | 0.930 |" in text
     assert "x=0.00 0.300, x=0.25 0.250 e" in text

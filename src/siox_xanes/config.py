@@ -71,20 +71,25 @@ def check_config(config: dict) -> None:
     if "full" not in config["learning"]["windows"]:
         problems.append("learning.windows: needs a window named 'full' (the baseline, averaged spectra and report use it)")
     windows = config["learning"]["windows"]
-    for name, (lo, hi) in windows.items():
-        if not (grid["start"] <= lo < hi <= grid["stop"]):
-            problems.append(f"learning.windows[{name!r}]: [{lo}, {hi}] must satisfy {grid['start']} <= low < high <= {grid['stop']} (xanes.grid)")
+    problems += [p for name, w in windows.items() if (p := grid_window_problem(f"learning.windows[{name!r}]", w, grid))]
     for group, names in config["learning"].get("ablation", {}).items():
         unknown = [w for w in names if w not in windows]
         if unknown:
             problems.append(f"learning.ablation.{group}: {unknown} are not windows of learning.windows ({list(windows)})")
     problems += normalisation_problems(config["normalisation"], grid)
-    for name, (lo, hi) in config["uncertainty"]["alignment"]["window_eV"].items():
-        if not (grid["start"] <= lo < hi <= grid["stop"]):
-            problems.append(f"uncertainty.alignment.window_eV.{name}: [{lo}, {hi}] must lie inside the xanes.grid "
-                            f"{grid['start']}-{grid['stop']} eV (the computed reference is known there only)")
+    # the computed references, which the alignment matches, are known on the grid only
+    problems += [p for name, w in config["uncertainty"]["alignment"]["window_eV"].items()
+                 if (p := grid_window_problem(f"uncertainty.alignment.window_eV.{name}", w, grid))]
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def grid_window_problem(key: str, window, grid: dict) -> str | None:
+    """An energy window [low, high] must lie on xanes.grid, in order."""
+    lo, hi = window
+    if grid["start"] <= lo < hi <= grid["stop"]:
+        return None
+    return f"{key}: [{lo}, {hi}] must satisfy {grid['start']} <= low < high <= {grid['stop']} (xanes.grid)"
 
 
 def normalisation_problems(norm: dict, grid: dict) -> list[str]:

@@ -57,10 +57,6 @@ def net_config(learning: dict, target: str) -> NetConfig:
     return NetConfig(**learning["candidates"][target][0], **learning["training"])
 
 
-def _rmse(a, b) -> float:
-    return float(np.sqrt(np.mean((np.asarray(a, float).ravel() - np.asarray(b, float).ravel()) ** 2)))
-
-
 def robustness_curves(energy, mu_raw, y, ensembles: dict[str, Ensemble], norm: Normalisation, grid: dict, seed: int) -> list[dict]:
     """Valence RMSE of each ensemble on perturbed spectra: one perturbation at a time at fixed sizes."""
     rows = []
@@ -71,7 +67,7 @@ def robustness_curves(energy, mu_raw, y, ensembles: dict[str, Ensemble], norm: N
             x = np.stack([perturbed(energy, row, norm, rng=rng, **kw) for row in mu_raw])
             for name, ens in ensembles.items():
                 rows.append({"perturbation": kind, "value": float(v), "model": name,
-                             "valence_rmse": _rmse(y, ens.predict(x)[0][:, 0])})
+                             "valence_rmse": metrics(y, ens.predict(x)[0][:, 0])["rmse"]})
     return rows
 
 
@@ -96,16 +92,16 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     members, seed = settings.ensemble_members, settings.seed
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
+    cfg = {target: net_config(learning, target) for target in ("valence", "rdf")}
     ensembles = {}
     for target in ("valence", "rdf"):
-        cfg = net_config(learning, target)
-        ensembles[target] = train_ensemble(x_aug, y[target][train][src], cfg, members, seed)
+        ensembles[target] = train_ensemble(x_aug, y[target][train][src], cfg[target], members, seed)
         log(f"{target}: {members} members (augmented, {len(x_aug)} spectra), epochs {ensembles[target].epochs}")
-    plain = train_ensemble(x_norm[train], y["valence"][train], net_config(learning, "valence"), members, seed)
+    plain = train_ensemble(x_norm[train], y["valence"][train], cfg["valence"], members, seed)
     log(f"valence without augmentation: epochs {plain.epochs}")
     mix_x, mix_f = random_mixtures(x_aug, n_o[train][src], settings.mixtures, settings.max_sites_per_mixture, seed)
-    frac_cfg = net_config(learning, "valence")
-    fractions = train_ensemble(mix_x, mix_f, frac_cfg, members, seed + 1)
+    # fractions: the valence architecture, five outputs
+    fractions = train_ensemble(mix_x, mix_f, cfg["valence"], members, seed + 1)
     log(f"fractions: {settings.mixtures} mixtures, epochs {fractions.epochs}")
 
     conf = settings.confidence
@@ -216,8 +212,7 @@ def reference_shift(predictor: Predictor, reference: Spectrum, name: str | None 
     refs = predictor.bundle["references"]
     if name not in refs:
         raise ValueError(f"reference '{name}': the predictor holds {sorted(refs)}")
-    window = align["window_eV"][name] if isinstance(align["window_eV"], dict) else align["window_eV"]
-    return shift_from_reference(reference.energy, reference.mu, predictor.energy, refs[name], tuple(window),
+    return shift_from_reference(reference.energy, reference.mu, predictor.energy, refs[name], tuple(align["window_eV"][name]),
                                 predictor.norm, array=align["array"])
 
 

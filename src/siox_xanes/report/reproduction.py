@@ -199,6 +199,12 @@ def runtimes(benchmark_dir) -> list[tuple[str, int, float, float]]:
     return rows
 
 
+def paper_scale(paper: dict) -> str:
+    """The paper's dataset size in words, from its numbers: spectra and cells."""
+    cells = paper["structures"]["seeds_per_composition"] * len(paper["structures"]["compositions"])
+    return f"{paper['dataset']['pairs']} spectra from {cells} cells"
+
+
 def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
     cfg = ctx["config"]
     lines = [
@@ -219,7 +225,8 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         "",
         f"- {ctx['n_sites']} site spectra ({ctx['n_train']} train/validation, {ctx['n_test']} test) from {ctx['n_systems']} cells",
         *([f"- **{ctx['n_sites']} spectra are far too few for the learning figures to mean anything**: "
-           "this is a smoke run of the whole chain; the paper preset makes 5290."] if ctx["n_sites"] < 500 else []),
+           f"this is a smoke run of the whole chain; the paper's dataset is {paper_scale(paper)}."]
+          if ctx["n_sites"] < 500 else []),
         "",
         "## Runtime per stage (Snakemake benchmark files)",
         "",
@@ -228,7 +235,7 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
     ]
     lines += [f"| {name} | {n} | {total:.0f} | {mx:.0f} |" for name, n, total, mx in runtime_rows]
     lines += ["", "## This run beside the paper", "",
-              f"Dataset of this run: {ctx['n_sites']} spectra from {ctx['n_systems']} cells; the paper's: 5290 from 45. "
+              f"Dataset of this run: {ctx['n_sites']} spectra from {ctx['n_systems']} cells; the paper's: {paper_scale(paper)}. "
               "'—': not computed by this run.", ""]
     section = None
     for sec, label, p, o in comparison_table(paper, ctx):
@@ -237,7 +244,7 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
             section = sec
         lines.append(f"| {label} | {p} | {o} |")
     if ctx.get("splits"):
-        lines += ["", *splits_section(ctx["splits"])]
+        lines += ["", *splits_section(ctx["splits"], paper_scale(paper))]
     if ctx.get("predictor"):
         lines += ["", *predictor_section(ctx["predictor"])]
     lines += ["", "## Figures", ""] + [f"- `{f}`" for f in figures]
@@ -284,11 +291,11 @@ SPLIT_LABELS = {"random_sites": "random sites (the paper's split)", "by_cell": "
                 "leave_one_composition_out": "leave one composition out (pooled over the held-out x)"}
 
 
-def splits_section(splits: dict) -> list[str]:
+def splits_section(splits: dict, paper_scale_text: str) -> list[str]:
     """Beyond the paper: the full-window networks under three splits, with the dataset's size."""
     first = next(iter(splits.values()))
     lines = ["## Evaluation beyond the random split", "",
-             f"{first['n_sites']} sites from {first['n_cells']} cells (the paper: 5290 from 45). "
+             f"{first['n_sites']} sites from {first['n_cells']} cells (the paper: {paper_scale_text}). "
              "The network of the full window's CV, retrained per split.", "",
              "| split | test sites | valence RMSE (e) | valence R² | RDF RMSE | RDF R² |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     schemes = sorted(first["splits"], key=lambda s: list(SPLIT_LABELS).index(s) if s in SPLIT_LABELS else len(SPLIT_LABELS))
