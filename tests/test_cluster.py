@@ -2,6 +2,7 @@
 SLURM (tests/slurm/single_node.sh), and the pinned software environments."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,23 @@ def kill_at_time_limit(workdir: Path, site_log: Path, done: threading.Event, kil
         time.sleep(0.5)
 
 
+def failed_job_logs(workdir: Path, stderr: str, chars: int = 2500) -> str:
+    """For a failed run: the SLURM job logs and rule logs of every rule Snakemake
+    names in an error, and the jobs SLURM remembers (a CI machine keeps nothing else)."""
+    report = []
+    for rule in sorted(set(re.findall(r"(?:Error|Exception) in rule (\w+)", stderr))):
+        logs = sorted((workdir / ".snakemake/slurm_logs" / f"rule_{rule}").rglob("*.log"))
+        logs += sorted((workdir / "logs").glob(f"{rule}*")) + sorted((workdir / "logs" / rule).glob("*"))
+        for log in logs:
+            if log.is_file():
+                report.append(f"\n===== {log.relative_to(workdir)} (end) =====\n{log.read_text(errors='replace')[-chars:]}")
+    try:
+        rows = "\n".join("|".join(r.values()) for r in squeue_rows())
+    except (OSError, subprocess.CalledProcessError) as exc:
+        rows = f"squeue failed: {exc}"
+    return "".join(report) + f"\n===== squeue =====\n{rows}"
+
+
 @pytest.mark.slow
 def test_tiny_config_through_the_slurm_profile(slurm_cluster, tiny_local_run, tmp_path):
     workdir = tiny_workdir(tmp_path / "run")
@@ -157,7 +175,7 @@ def test_tiny_config_through_the_slurm_profile(slurm_cluster, tiny_local_run, tm
         watcher.join()
     wall = time.monotonic() - started
     print(f"tiny config through SLURM: {wall:.0f} s wall")
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:] + failed_job_logs(workdir, proc.stderr)
     (tmp_path / "wall_seconds.txt").write_text(f"{wall:.1f}\n")
 
     rows = [r for r in squeue_rows() if r["id"] not in earlier]
