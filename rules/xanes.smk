@@ -74,7 +74,7 @@ rule ground_state:
         runtime=lambda wc, attempt: XANES["runtime_min"]["ground_state"] * attempt,
         scf_attempt=lambda wc, attempt: attempt,
     params:
-        scf=subset(XANES, SCF_KEYS),
+        scf=lambda wc: xanes_settings(wc.cell, SCF_KEYS),
     script:
         "../scripts/ground_state.py"
 
@@ -131,7 +131,7 @@ rule core_hole_xanes:
         runtime=lambda wc, attempt: XANES["runtime_min"]["core_hole"] * attempt,
         scf_attempt=lambda wc, attempt: attempt,
     params:
-        spectrum=subset(XANES, SPECTRUM_KEYS),
+        spectrum=lambda wc: xanes_settings(wc.cell, SPECTRUM_KEYS),
     script:
         "../scripts/core_hole_xanes.py"
 

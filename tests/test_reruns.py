@@ -158,6 +158,16 @@ def test_a_changed_scf_setting_does_rerun_the_dft(finished_run):
     assert "melt_quench" not in counts
 
 
+def test_a_reference_k_mesh_reruns_only_that_reference(finished_run):
+    """A reference converges its own k meshes: its jobs rerun, no glass's."""
+    refs = base_config()["xanes"]["references"]
+    counts = dry_run(finished_run, setter("xanes.references.diamond_si.xspectra_kpoints", [2, 2, 2]))
+    assert counts["core_hole_xanes"] == refs["diamond_si"]["sites"] and "ground_state" not in counts, counts
+    counts = dry_run(finished_run, setter("xanes.references.alpha_quartz.scf_kpoints", [1, 2, 2]))
+    assert counts["ground_state"] == 1 and counts["core_hole_xanes"] == refs["alpha_quartz"]["sites"], counts
+    assert not {"random_network", "melt_quench", "reference_structure"} & set(counts), counts
+
+
 def test_predictor_settings_rerun_only_the_predictor(finished_run):
     counts = dry_run(finished_run, setter("uncertainty.ensemble_members", 3))
     assert counts == {"train_predictor": 1, "figure": 1, "reproduction_report": 1, "all": 1}, counts

@@ -90,6 +90,9 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
         ("wave-function cut-off (Ry)", "xanes.ecutwfc_Ry", xanes["ecutwfc_Ry"]),
         ("SCF k-points", "xanes.scf_kpoints", xanes["scf_kpoints"]),
         ("XSPECTRA k-points", "xanes.xspectra_kpoints", xanes["xspectra_kpoints"]),
+        ("reference cells: supercell of the unit cell, SCF k / xspectra k", None, "; ".join(
+            f"{name.replace('_', ' ')} ×{_fmt(ref['repeat'])}, k {_fmt(ref.get('scf_kpoints', xanes['scf_kpoints']))} / "
+            f"{_fmt(ref.get('xspectra_kpoints', xanes['xspectra_kpoints']))}" for name, ref in xanes["references"].items())),
         ("spectrum range above the edge (eV)", "xanes.energy_above_edge_eV", xanes["emax_eV"]),
         ("Lorentzian broadening γ (eV)", "xanes.lorentzian_gamma_eV", xanes["gamma_eV"]),
         ("absolute transition energy", "xanes.transition_energy", "ΔSCF: E(core hole) − E(ground state), + atomic correction"),

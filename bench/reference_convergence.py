@@ -1,0 +1,124 @@
+"""The two alignment references converged in cell size and k-points: alpha-quartz and diamond-Si main peaks.
+
+The global energy shift puts the computed alpha-quartz main peak at 1846 eV; the
+diamond-Si main peak then lands wherever the calculation puts it, and its
+distance from quartz's (about 6 eV in experiment: 1846 - 1840) tests the
+absolute Delta-SCF energies and the spectra together. Each variant computes
+one reference in one supercell with one SCF k mesh and one xspectra k mesh
+(the config's other XANES settings: cut-offs, smearing, broadening), through
+the workflow's own functions (ground state, XCH site, Delta-SCF onset, main
+peak). It prints, per variant, the CPU time (summed over ranks), the onset and
+the main peak before the global shift; then the quartz - Si separation of every
+pair of variants. Results are appended to a JSON file as they finish, so an
+interrupted run keeps what it computed.
+
+    .venv/bin/python bench/reference_convergence.py [--variants ...] [--config config.yaml] [--out FILE]
+
+Needs the PAW datasets in results/pseudo (rule `pseudopotentials`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
+from siox_xanes.spectra.energy import main_peak, onset_energy_eV
+from siox_xanes.spectra.references import reference_crystal
+
+ROOT = Path(__file__).resolve().parent.parent
+PSEUDO = ROOT / "results/pseudo"
+# name -> (reference, supercell repeat, SCF k mesh, xspectra k mesh); cheapest first
+VARIANTS = {
+    "q18_G": ("alpha_quartz", (2, 1, 1), (1, 1, 1), (1, 1, 1)),  # the default's references
+    "si16_G": ("diamond_si", (1, 1, 2), (1, 1, 1), (1, 1, 1)),
+    "q18_k2": ("alpha_quartz", (2, 1, 1), (1, 2, 2), (1, 2, 2)),
+    "si16_k2": ("diamond_si", (1, 1, 2), (2, 2, 1), (2, 2, 1)),
+    "q36_G": ("alpha_quartz", (2, 2, 1), (1, 1, 1), (1, 1, 1)),
+    "q36_k2": ("alpha_quartz", (2, 2, 1), (1, 1, 2), (2, 2, 2)),
+    "si64_G": ("diamond_si", (2, 2, 2), (1, 1, 1), (1, 1, 1)),
+    "si64_k2": ("diamond_si", (2, 2, 2), (2, 2, 2), (2, 2, 2)),
+    "q72_G": ("alpha_quartz", (2, 2, 2), (1, 1, 1), (1, 1, 1)),
+    "q72_k2": ("alpha_quartz", (2, 2, 2), (1, 1, 1), (2, 2, 2)),
+    "si64_k3": ("diamond_si", (2, 2, 2), (2, 2, 2), (3, 3, 3)),
+}
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_variant(name: str, xanes: dict, ranks: int) -> dict:
+    ref, repeat, scf_k, xs_k = VARIANTS[name]
+    atoms = reference_crystal(ref, repeat)
+    scf = replace(ScfSettings.from_mapping(xanes), scf_kpoints=scf_k)
+    spec = replace(SpectrumSettings.from_mapping(xanes), xspectra_kpoints=xs_k)
+    manifest = json.loads((PSEUDO / "manifest.json").read_text())
+    launch = Launch(ranks)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t0, w0 = cpu_seconds(), time.monotonic()
+        gs = ground_state(atoms, scf, PSEUDO, tmp / "v.cube", tmp / "ae.cube", 1, launch)
+        gs_cpu = cpu_seconds() - t0
+        t0 = cpu_seconds()
+        site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch)
+        site_cpu = cpu_seconds() - t0
+        wall = time.monotonic() - w0
+    onset = onset_energy_eV(site["scf"]["total_energy_eV"], gs["total_energy_eV"], manifest["atomic_correction_eV"])
+    energy = site["energy_rel_eV"] + onset
+    peak = main_peak(energy, site["mu_mean"], onset, xanes["main_peak_window_eV"])
+    return {"variant": name, "reference": ref, "atoms": len(atoms), "repeat": list(repeat), "scf_kpoints": list(scf_k),
+            "xspectra_kpoints": list(xs_k), "gs_cpu_s": gs_cpu, "site_cpu_s": site_cpu, "wall_s": wall,
+            "scf_iterations": site["scf"]["scf_iterations"], "onset_unshifted_eV": onset,
+            "main_peak_unshifted_eV": peak}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--config", default=str(ROOT / "config.yaml"), help="XANES settings (cut-offs, smearing, broadening)")
+    ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--out", default="reference_convergence.json", help="results, appended as each variant ends")
+    args = ap.parse_args()
+    if not (PSEUDO / "Si_hole.1s.core").exists():
+        raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
+    xanes = yaml.safe_load(Path(args.config).read_text())["xanes"]
+    experiment = xanes["experiment_main_peak_eV"]
+    out = Path(args.out)
+    done = json.loads(out.read_text()) if out.exists() else []
+    known = {r["variant"] for r in done}
+    print(f"{xanes['ecutwfc_Ry']}/{xanes['ecutrho_Ry']} Ry, {args.ranks} ranks; results in {out}")
+    print(f"{'variant':>9s} {'atoms':>5s} {'SCF k':>6s} {'xs k':>6s} {'GS cpu s':>8s} {'site cpu s':>10s} "
+          f"{'wall s':>7s} {'onset eV':>9s} {'peak eV':>9s}", flush=True)
+    for name in args.variants:
+        if name in known:
+            row = next(r for r in done if r["variant"] == name)
+        else:
+            row = run_variant(name, xanes, args.ranks)
+            done.append(row)
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(done, indent=1))
+            tmp.replace(out)
+        print(f"{name:>9s} {row['atoms']:5d} {'x'.join(map(str, row['scf_kpoints'])):>6s} "
+              f"{'x'.join(map(str, row['xspectra_kpoints'])):>6s} {row['gs_cpu_s']:8.0f} {row['site_cpu_s']:10.0f} "
+              f"{row['wall_s']:7.0f} {row['onset_unshifted_eV']:9.2f} {row['main_peak_unshifted_eV']:9.2f}", flush=True)
+    rows = [r for r in done if r["variant"] in args.variants]
+    quartz = [r for r in rows if r["reference"] == "alpha_quartz"]
+    silicon = [r for r in rows if r["reference"] == "diamond_si"]
+    target = experiment["alpha_quartz"] - experiment["diamond_si"]
+    print(f"\nalpha-quartz - diamond-Si main-peak separation, eV (experiment {target:.2f}):")
+    print(f"{'':>9s} " + " ".join(f"{s['variant']:>8s}" for s in silicon))
+    for q in quartz:
+        print(f"{q['variant']:>9s} " + " ".join(f"{q['main_peak_unshifted_eV'] - s['main_peak_unshifted_eV']:8.2f}" for s in silicon))
+
+
+if __name__ == "__main__":
+    main()
