@@ -34,7 +34,7 @@ rule figure:
 
 rule reproduction_report:
     input:
-        paper=WORKFLOW_DIR / "reference/paper_numbers.yaml",
+        paper=repository_file("reference/paper_numbers.yaml"),
         metrics=expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
         baseline=layout.BASELINE_METRICS.format(window=layout.FULL_WINDOW),
         averaged=layout.AVERAGED_METRICS.format(window=layout.FULL_WINDOW),

@@ -11,9 +11,9 @@ GROUND_STATE_DENSITY = (
 
 rule pseudopotentials:
     input:
-        Si=WORKFLOW_DIR / "pseudo/Si.ld1.in",
-        Si_hole=WORKFLOW_DIR / "pseudo/Si_hole.ld1.in",
-        O=WORKFLOW_DIR / "pseudo/O.ld1.in",
+        Si=repository_file("pseudo/Si.ld1.in"),
+        Si_hole=repository_file("pseudo/Si_hole.ld1.in"),
+        O=repository_file("pseudo/O.ld1.in"),
     output:
         Si=f"{PSEUDO}/Si.pbe-paw.UPF",
         Si_hole=f"{PSEUDO}/Si_hole.pbe-paw.UPF",

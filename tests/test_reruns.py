@@ -182,3 +182,28 @@ def test_the_normalisation_reruns_no_md_or_dft(finished_run):
 def test_the_evaluation_splits_rerun_only_their_jobs(finished_run):
     counts = dry_run(finished_run, setter("learning.evaluation.learning_curve", [0.3, 1.0]))
     assert counts == {"evaluate_splits": 2, "figure": 1, "reproduction_report": 1, "all": 1}, counts
+
+
+def test_a_fresh_checkout_resumes_from_release_batches(finished_run, tmp_path):
+    """The finished MD/DFT results of a run, packed into batches and restored at start-up
+    in an empty working directory: no MD, PAW or DFT job is left to run, and a changed SCF
+    setting still reruns the DFT (the batches carry Snakemake's records of the jobs)."""
+    from siox_xanes.release.batches import pack
+
+    work, snakefile = finished_run
+    batches = tmp_path / "batches"
+    assert pack(work, batches)
+    fresh = work.parent / "fresh"  # placed like the run: the same relative paths to the repository
+    fresh.mkdir()
+    config = base_config()
+    config["release"] = {"batches": str(batches)}
+    (fresh / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    dry = run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=fresh)
+    counts = job_counts(dry.stdout)
+    assert "files restored" in dry.stderr
+    assert not {*EXPENSIVE, "pseudopotentials", "reference_structure", "validate_cell"} & set(counts), counts
+    assert counts["dataset_cubes"] == 1 and counts["align_spectra"] == 1, counts
+    config["xanes"]["ecutwfc_Ry"] = 22
+    (fresh / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    counts = job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=fresh).stdout)
+    assert counts["ground_state"] == len(config["structures"]["compositions"]) * len(config["structures"]["seeds"]) + 2

@@ -2,6 +2,7 @@
 
     siox-xanes predict FILE... (--shift EV | --reference FILE) [--model predictor.pt]
                        [--format json|csv] [--output OUT] [--plots DIR]
+    siox-xanes release pack|restore BATCHES [--workdir DIR] [--only PATTERN...]
 
 FILE: XDI, Athena project (every group in it) or two-column text/CSV, Si K
 edge, energies in eV, mu(E) in any units (each spectrum is normalised with
@@ -110,12 +111,29 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("--output", "-o", help="write here instead of standard output")
     p.add_argument("--plots", help="folder for one PNG per spectrum")
+    r = sub.add_parser("release", help="keep finished MD/DFT results as compressed batches, or restore them")
+    r.add_argument("action", choices=["pack", "restore"])
+    r.add_argument("batches", help="the release's batch folder, e.g. data/siox-medium-v1/batches")
+    r.add_argument("--workdir", default=".", help="the workflow's working directory (default: here)")
+    r.add_argument("--only", nargs="+", metavar="PATTERN", help="pack: only files matching these fnmatch patterns")
     args = ap.parse_args(argv)
     try:
-        return predict_command(args)
-    except (ValueError, FileNotFoundError) as exc:
+        return predict_command(args) if args.command == "predict" else release_command(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def release_command(args) -> int:
+    from .release import batches
+
+    if args.action == "pack":
+        name = batches.pack(Path(args.workdir), Path(args.batches), args.only)
+        print(f"{args.batches}/{name}" if name else "nothing new to pack")
+    else:
+        counts = batches.restore(Path(args.batches), Path(args.workdir))
+        print(", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Data releases: finished results kept as compressed batches, and the shipped dataset."""
