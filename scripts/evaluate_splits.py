@@ -12,7 +12,7 @@ from siox_xanes.io import atomic_path, write_json
 from siox_xanes.joblog import start
 from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.evaluation import evaluate_splits, learning_curve
-from siox_xanes.learning.nets import NetConfig
+from siox_xanes.learning.nets import net_config
 from siox_xanes.learning.training import target_values, window_mask
 
 log = start(snakemake)
@@ -20,7 +20,7 @@ torch.set_num_threads(snakemake.threads)
 params, out, target = snakemake.params, snakemake.output, snakemake.wildcards.target
 cv = json.loads(Path(snakemake.input.selection).read_text()).get("cv") or []
 chosen = min(cv, key=lambda row: row["mean_rmse"])["candidate"] if cv else 0
-cfg = NetConfig(**params.candidates[chosen], **params.training)
+cfg = net_config(params.candidates[chosen], params.training)
 with xr.open_dataset(snakemake.input.sites) as ds:
     ds = ds.load()
 x = np.asarray(ds[MODEL_INPUT].values, float)[:, window_mask(ds["energy"].values, params.window)]

@@ -7,7 +7,8 @@ from sklearn.linear_model import LinearRegression
 
 from siox_xanes.learning.baseline import baseline_descriptors
 from siox_xanes.learning.metrics import metrics, per_row_rmse
-from siox_xanes.learning.nets import NetConfig, cross_validate, fit, load_model, save_model, spectrum_on_model_grid
+from siox_xanes.learning.nets import (NetConfig, cross_validate, fit, load_model, net_config, save_model,
+                                     spectrum_on_model_grid)
 from siox_xanes.learning.predict import main as predict_main
 
 GRID = np.linspace(1830, 1880, 256)
@@ -72,6 +73,22 @@ def test_training_is_deterministic_on_cpu(data):
     a = fit(mu[:200], q[:200], cfg, seed=3).predict(mu[200:260])
     b = fit(mu[:200], q[:200], cfg, seed=3).predict(mu[200:260])
     assert np.array_equal(a, b)
+
+
+def test_a_candidate_sets_its_own_regularisation_and_patience(data):
+    mu, q, _, _ = data
+    training = {"batch_size": 64, "max_epochs": 400, "patience": 3, "validation_fraction": 0.1}
+    cfg = net_config({"hidden": [32, 32], "activation": "relu", "learning_rate": 1e-3, "weight_decay": 1e-4,
+                      "dropout": 0.2, "patience": 30}, training)
+    assert (cfg.patience, cfg.dropout, cfg.weight_decay, cfg.batch_size) == (30, 0.2, 1e-4, 64)
+    model = fit(mu[:200], q[:200], cfg, seed=1)
+    assert sum(type(m).__name__ == "Dropout" for m in model.net) == 2
+    # patience 30: training runs at least 30 epochs past the best one (or to max_epochs)
+    assert len(model.history["val_loss"]) >= min(model.epochs + 30, cfg.max_epochs)
+    a, b = model.predict(mu[200:230]), model.predict(mu[200:230])
+    assert np.array_equal(a, b)  # dropout is off when predicting
+    with pytest.raises(ValueError, match="dropout 1.0"):
+        fit(mu[:50], q[:50], net_config({"hidden": [4], "dropout": 1.0}, training), seed=0)
 
 
 def test_cross_validation_picks_lowest_rmse(data):

@@ -28,7 +28,14 @@ class NetConfig:
     max_epochs: int = 2000
     patience: int = 50
     validation_fraction: float = 0.1
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # Adam's L2 penalty
+    dropout: float = 0.0  # after every hidden layer, in training only
+
+
+def net_config(candidate: dict, training: dict) -> NetConfig:
+    """A candidate network of the config over the shared training settings: a candidate may
+    set its own regularisation and early-stopping patience."""
+    return NetConfig(**{**training, **candidate})
 
 
 def device():
@@ -42,10 +49,12 @@ def build_mlp(n_in: int, n_out: int, cfg: NetConfig):
 
     if cfg.activation not in ACTIVATIONS:
         raise ValueError(f"activation '{cfg.activation}': expected one of {ACTIVATIONS}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise ValueError(f"dropout {cfg.dropout}: expected 0 <= p < 1")
     act = nn.ReLU if cfg.activation == "relu" else nn.LeakyReLU
     layers, width = [], n_in
     for h in cfg.hidden:
-        layers += [nn.Linear(width, h), act()]
+        layers += [nn.Linear(width, h), act()] + ([nn.Dropout(cfg.dropout)] if cfg.dropout > 0 else [])
         width = h
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)

@@ -20,6 +20,7 @@ from .augment import Augmentation, augmented_set, perturbed
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload
+from .nets import net_config as candidate_config
 from .training import target_values
 from .uncertainty import (SPLIT_NAMES, Ensemble, calibrate_scalar, cell_split, conformal_halfwidth, coverage,
                           train_ensemble)
@@ -54,7 +55,7 @@ class PredictorSettings:
 
 def net_config(learning: dict, target: str) -> NetConfig:
     """The first (paper) candidate of ``learning.candidates[target]`` with the training settings."""
-    return NetConfig(**learning["candidates"][target][0], **learning["training"])
+    return candidate_config(learning["candidates"][target][0], learning["training"])
 
 
 def robustness_curves(energy, mu_raw, y, ensembles: dict[str, Ensemble], norm: Normalisation, grid: dict, seed: int) -> list[dict]:

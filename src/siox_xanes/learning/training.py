@@ -7,7 +7,7 @@ import xarray as xr
 
 from ..layout import MODEL_INPUT
 from .metrics import metrics, per_row_rmse
-from .nets import NetConfig, cross_validate, fit
+from .nets import cross_validate, fit, net_config
 
 TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
 
@@ -50,7 +50,7 @@ def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> d
     train, test = np.flatnonzero(split == 0), np.flatnonzero(split == 1)
     if len(train) < 2 or len(test) < 1:
         raise ValueError(f"split has {len(train)} training and {len(test)} test sites; need >= 2 and >= 1")
-    candidates = [NetConfig(**c, **learning["training"]) for c in learning["candidates"][target]]
+    candidates = [net_config(c, learning["training"]) for c in learning["candidates"][target]]
     k = min(learning["cv_folds"], len(train))
     seed = learning["seed"]
     best, cv_table = cross_validate(x[train], y[train], candidates, k, seed) if len(candidates) > 1 else (candidates[0], [])
