@@ -27,6 +27,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
@@ -78,7 +79,29 @@ def run_variant(name: str, xanes: dict, ranks: int) -> dict:
     return {"variant": name, "reference": ref, "atoms": len(atoms), "repeat": list(repeat), "scf_kpoints": list(scf_k),
             "xspectra_kpoints": list(xs_k), "gs_cpu_s": gs_cpu, "site_cpu_s": site_cpu, "wall_s": wall,
             "scf_iterations": site["scf"]["scf_iterations"], "onset_unshifted_eV": onset,
-            "main_peak_unshifted_eV": peak}
+            "main_peak_unshifted_eV": peak, "energy_unshifted_eV": [round(float(e), 4) for e in energy],
+            "mu": [float(f"{m:.6g}") for m in site["mu_mean"]]}
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Every computed reference spectrum (peak-normalised) on the unshifted absolute scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for ax, ref in zip(axes, ("alpha_quartz", "diamond_si")):
+        for r in (r for r in rows if r["reference"] == ref and "mu" in r):
+            mu = np.asarray(r["mu"])
+            line, = ax.plot(r["energy_unshifted_eV"], mu / mu.max(), lw=1, label=r["variant"])
+            ax.axvline(r["main_peak_unshifted_eV"], color=line.get_color(), ls=":", lw=0.8)
+        ax.set_title(ref.replace("_", " "), fontsize=9)
+        ax.legend(fontsize=7)
+    axes[1].set_xlabel("energy before the global shift (eV); dotted: main peak")
+    axes[1].set_xlim(1845, 1880)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def main():
@@ -87,6 +110,7 @@ def main():
     ap.add_argument("--config", default=str(ROOT / "config.yaml"), help="XANES settings (cut-offs, smearing, broadening)")
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--out", default="reference_convergence.json", help="results, appended as each variant ends")
+    ap.add_argument("--plot", help="also draw every spectrum computed so far into this PNG")
     args = ap.parse_args()
     if not (PSEUDO / "Si_hole.1s.core").exists():
         raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
@@ -114,6 +138,8 @@ def main():
     quartz = [r for r in rows if r["reference"] == "alpha_quartz"]
     silicon = [r for r in rows if r["reference"] == "diamond_si"]
     target = experiment["alpha_quartz"] - experiment["diamond_si"]
+    if args.plot:
+        plot(rows, Path(args.plot))
     print(f"\nalpha-quartz - diamond-Si main-peak separation, eV (experiment {target:.2f}):")
     print(f"{'':>9s} " + " ".join(f"{s['variant']:>8s}" for s in silicon))
     for q in quartz:
