@@ -119,6 +119,8 @@ def test_report_table_names_every_paper_number_in_words():
     assert rows["valence, test RMSE (e)"] == ("0.11", "0.2")
     assert rows["valence from window f only, test R²"] == ("0.75", "0.9")
     assert rows["density of a-SiO2, g/cm³ (experiment 2.2)"] == ("2.3", "2.3")
+    refs = rows["reference cells: supercell of the unit cell, SCF k / xspectra k"]
+    assert refs[0] == "—" and "alpha quartz ×[2, 1, 1], k [1, 1, 1] / [1, 1, 1]" in refs[1]
     assert rows["atoms per cell at x = 0.25 (Si, O)"] == ("180, 45", f"{cfg['structures']['compositions']['0.25']['Si']}, "
                                                                      f"{cfg['structures']['compositions']['0.25']['O']}")
     assert "**Results**" in text and "Dataset of this run: 9 spectra from 9 cells; the paper's: 5290 spectra from 45 cells" in text

@@ -179,7 +179,7 @@ def comparison_table(paper: dict, ctx: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     for section, entries in report_rows(paper, ctx):
         for label, key, ours in entries:
-            value = _get(paper, key)
+            value = _get(paper, key) if key else None  # a row of this run only
             if key and key.startswith("structures.compositions."):
                 value = f"{value}, {_get(paper, key.replace('.Si', '.O'))}"
             rows.append((section, label, _fmt(value), _fmt(ours)))
