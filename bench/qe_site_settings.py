@@ -17,6 +17,7 @@ Needs the PAW datasets in results/pseudo (rule `pseudopotentials`).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import resource
 import shutil
@@ -83,8 +84,6 @@ def without_d_channel(ld1_input: str) -> str:
 def datasets_without_d(names, cfg: dict, dest: Path) -> Path:
     """The workflow's PAW datasets with ``names`` regenerated without their d channel, in ``dest``;
     returns the folder (its manifest.json carries the atomic correction of the new datasets)."""
-    import json
-
     from siox_xanes.spectra.energy import atomic_correction_eV
     from siox_xanes.spectra.pseudopotentials import generate_dataset
 
@@ -109,8 +108,6 @@ def datasets_without_d(names, cfg: dict, dest: Path) -> Path:
 
 
 def atomic_correction(pseudo: Path) -> float:
-    import json
-
     return json.loads((pseudo / "manifest.json").read_text())["atomic_correction_eV"]
 
 

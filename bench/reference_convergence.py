@@ -12,7 +12,7 @@ the main peak before the global shift; then the quartz - Si separation of every
 pair of variants. Results are appended to a JSON file as they finish, so an
 interrupted run keeps what it computed.
 
-    .venv/bin/python bench/reference_convergence.py [--variants ...] [--config config.yaml] [--out FILE]
+    .venv/bin/python bench/reference_convergence.py [--variants ...] [--config config.yaml] [--out FILE] [--plot PNG]
 
 Needs the PAW datasets in results/pseudo (rule `pseudopotentials`).
 """

@@ -35,7 +35,7 @@ def repository_file(rel):
 
 from siox_xanes import layout
 from siox_xanes.config import ConfigError, check_config
-from siox_xanes.spectra.references import reference_si_count
+from siox_xanes.spectra.references import reference_settings, reference_si_count
 from siox_xanes.spectra.sites import select_sites
 from siox_xanes.structures.lattice import volume_additive_density
 
@@ -180,14 +180,12 @@ SPECTRUM_KEYS = [
     "start_from_ground_state",
 ]
 ALIGNMENT_KEYS = ["grid", "experiment_main_peak_eV", "main_peak_window_eV"]
-# A reference may converge its own k meshes (its cell is periodic, a glass's is not).
-REFERENCE_OWN_KEYS = ["scf_kpoints", "xspectra_kpoints"]
 
 
 def xanes_settings(cell, keys):
     """The XANES settings ``keys`` of ``cell``: the config's, with a reference's own k meshes."""
     values = subset(XANES, keys)
     if layout.is_reference(cell):
-        own = XANES["references"][layout.reference_name(cell)]
-        values.update({k: own[k] for k in REFERENCE_OWN_KEYS if k in keys and k in own})
+        own = reference_settings(XANES, layout.reference_name(cell))
+        values.update({k: v for k, v in own.items() if k in keys})
     return values

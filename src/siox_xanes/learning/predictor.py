@@ -19,8 +19,7 @@ from ..measured.readers import Spectrum
 from .augment import Augmentation, augmented_set, perturbed
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
-from .nets import NetConfig, model_from_payload, model_payload
-from .nets import net_config as candidate_config
+from .nets import NetConfig, model_from_payload, model_payload, net_config
 from .training import target_values
 from .uncertainty import (SPLIT_NAMES, Ensemble, calibrate_scalar, cell_split, conformal_halfwidth, coverage,
                           train_ensemble)
@@ -53,9 +52,9 @@ class PredictorSettings:
                    int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]))
 
 
-def net_config(learning: dict, target: str) -> NetConfig:
+def paper_net_config(learning: dict, target: str) -> NetConfig:
     """The first (paper) candidate of ``learning.candidates[target]`` with the training settings."""
-    return candidate_config(learning["candidates"][target][0], learning["training"])
+    return net_config(learning["candidates"][target][0], learning["training"])
 
 
 def robustness_curves(energy, mu_raw, y, ensembles: dict[str, Ensemble], norm: Normalisation, grid: dict, seed: int) -> list[dict]:
@@ -93,7 +92,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     members, seed = settings.ensemble_members, settings.seed
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
-    cfg = {target: net_config(learning, target) for target in ("valence", "rdf")}
+    cfg = {target: paper_net_config(learning, target) for target in ("valence", "rdf")}
     ensembles = {}
     for target in ("valence", "rdf"):
         ensembles[target] = train_ensemble(x_aug, y[target][train][src], cfg[target], members, seed)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..spectra.references import reference_settings
+
 
 def flatten(tree, prefix="") -> list[tuple[str, object]]:
     """(dotted key, value) for every leaf of the paper-numbers YAML; lists of numbers stay whole."""
@@ -83,6 +85,7 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
            f"md.densities.{name}.paper", ctx["density"].get(x)) for name, x in (("a_Si", 0.0), ("a_SiO2", 2.0))],
     ]
     separation = peaks["alpha_quartz"]["computed_main_peak_eV"] - peaks["diamond_si"]["computed_main_peak_eV"]
+    reference_meshes = {name: reference_settings(xanes, name) for name in xanes["references"]}
     spectra = [
         ("DFT code", "xanes.code", "Quantum ESPRESSO pw.x + xspectra.x"),
         ("functional", "xanes.functional", "GGA-PBE"),
@@ -91,8 +94,8 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
         ("SCF k-points", "xanes.scf_kpoints", xanes["scf_kpoints"]),
         ("XSPECTRA k-points", "xanes.xspectra_kpoints", xanes["xspectra_kpoints"]),
         ("reference cells: supercell of the unit cell, SCF k / xspectra k", None, "; ".join(
-            f"{name.replace('_', ' ')} ×{_fmt(ref['repeat'])}, k {_fmt(ref.get('scf_kpoints', xanes['scf_kpoints']))} / "
-            f"{_fmt(ref.get('xspectra_kpoints', xanes['xspectra_kpoints']))}" for name, ref in xanes["references"].items())),
+            f"{name.replace('_', ' ')} ×{_fmt(xanes['references'][name]['repeat'])}, k {_fmt(k['scf_kpoints'])} / "
+            f"{_fmt(k['xspectra_kpoints'])}" for name, k in reference_meshes.items())),
         ("spectrum range above the edge (eV)", "xanes.energy_above_edge_eV", xanes["emax_eV"]),
         ("Lorentzian broadening γ (eV)", "xanes.lorentzian_gamma_eV", xanes["gamma_eV"]),
         ("absolute transition energy", "xanes.transition_energy", "ΔSCF: E(core hole) − E(ground state), + atomic correction"),

@@ -17,6 +17,17 @@ def reference_si_count(name: str, repeat) -> int:
     return n
 
 
+# Settings a reference may set for itself (its cell is periodic and small, so it can afford
+# converged k meshes); every other XANES setting is the config's, as for the glasses.
+OWN_SETTINGS = ("scf_kpoints", "xspectra_kpoints")
+
+
+def reference_settings(xanes: dict, name: str) -> dict:
+    """The k meshes reference ``name`` is computed with: its own where it sets them, else the config's."""
+    own = xanes["references"][name]
+    return {k: own.get(k, xanes[k]) for k in OWN_SETTINGS}
+
+
 def reference_crystal(name: str, repeat=(1, 1, 1)):
     """alpha-quartz (9-atom hexagonal cell) or diamond Si (8-atom cubic cell), repeated; Si first."""
     from ase.build import bulk
