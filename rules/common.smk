@@ -33,6 +33,13 @@ def repository_file(rel):
     return os.path.relpath(WORKFLOW_DIR / rel)
 
 
+# A SLURM array task other than the first runs its own job and ends here (see the module:
+# the job-step plugin would otherwise check the first task's outputs and fail this one).
+if workflow.remote_exec:
+    from siox_xanes.slurm_array import run_if_later_array_task
+
+    run_if_later_array_task()
+
 from siox_xanes import layout
 from siox_xanes.config import ConfigError, check_config
 from siox_xanes.spectra.references import reference_settings, reference_si_count
