@@ -11,7 +11,10 @@ the config's protocol:
 * ``nvt_fixed``: the same, the final minimisation at fixed volume;
 * ``slow``: the config's protocol with a 5x longer quench at half the time step;
 * ``nvt_<T>`` / ``nvt_fixed_<T>`` (e.g. ``nvt_3000``): as ``nvt`` / ``nvt_fixed`` with the
-  hold and the start of the quench at T kelvin instead of the melt temperature.
+  hold and the start of the quench at T kelvin instead of the melt temperature;
+* ``oxidised``: the config's protocol melt-quenches the composition's Si alone, then O
+  goes into random Si-Si bonds as ``md.oxidation`` says (structures.oxidation; its
+  settings from the config, the composition list aside).
 
     .venv/bin/python bench/glass_protocols.py [--x 0.50 1.00 1.50] [--variants config nvt nvt_fixed] [--seed 1] [--keep DIR]
 
@@ -30,8 +33,9 @@ import yaml
 
 from siox_xanes.config import lattice_from_config
 from siox_xanes.structures.checks import Soundness, validate_cell
-from siox_xanes.structures.lattice import build_network, volume_additive_density
-from siox_xanes.structures.md import MeltQuench, melt_quench, velocity_seed
+from siox_xanes.structures.lattice import build_network, composition_seed, volume_additive_density
+from siox_xanes.structures.md import MeltQuench, melt_quench, prepared_potential, velocity_seed
+from siox_xanes.structures.oxidation import Oxidation, oxidise
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +56,20 @@ def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
     raise ValueError(f"unknown variant '{name}'")
 
 
+def grown_from_si(counts, lattice, seed, xk, protocol, cfg, scratch):
+    """The composition's Si melt-quenched alone, then oxidised (workflow's functions)."""
+    md = cfg["md"]
+    a_si, _, _ = melt_quench(build_network(counts["Si"], 0, lattice, seed, xk), protocol, md["potential"], scratch)
+    settings = {k: v for k, v in md["oxidation"].items() if k != "compositions"}
+    ox = Oxidation(**settings, n_oxygen=counts["O"], si_si_cutoff_A=cfg["validation"]["cutoffs"]["Si-Si"],
+                   si_o_cutoff_A=cfg["validation"]["cutoffs"]["Si-O"],
+                   end_member_densities=md["nvt_density_end_members_g_cm3"])
+    final, _ = oxidise(a_si, ox, prepared_potential(md["potential"], protocol.tersoff_cutoffs_A, scratch),
+                       scratch / "oxidation", composition_seed(seed, xk, stream=2), velocity_seed(seed, xk),
+                       protocol.timestep_fs, protocol.tdamp_ps, protocol.pressure_atm)
+    return final
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(ROOT / "config.yaml"))
@@ -70,10 +88,12 @@ def main():
         atoms = build_network(counts["Si"], counts["O"], lattice, args.seed, xk)
         base = MeltQuench.from_md_config(md, velocity_seed(args.seed, xk))
         for name in args.variants:
-            protocol = variant(base, name, float(xk), md)
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
-                final, _, _ = melt_quench(atoms, protocol, md["potential"], Path(tmp))
+                if name == "oxidised":
+                    final = grown_from_si(counts, lattice, args.seed, xk, base, cfg, Path(tmp))
+                else:
+                    final, _, _ = melt_quench(atoms, variant(base, name, float(xk), md), md["potential"], Path(tmp))
             if args.keep:
                 from siox_xanes.io import write_structure
 

@@ -154,6 +154,33 @@ def md_protocol():
     return protocol
 
 
+def oxidised(x):
+    """Whether composition x is grown from a-Si by O insertion (md.oxidation)."""
+    return x in (MD.get("oxidation") or {}).get("compositions", [])
+
+
+def initial_counts(wildcards):
+    """Atoms of the starting network: the composition's, or its Si only when the glass
+    is grown from a-Si (the O come in after the melt-quench)."""
+    counts = STRUCTURES["compositions"][wildcards.x]
+    return {"Si": counts["Si"], "O": 0} if oxidised(wildcards.x) else counts
+
+
+def md_oxidation(wildcards):
+    """Everything the O insertion's result depends on, for an oxidised composition only
+    (None otherwise, so the other cells keep their recorded params)."""
+    if not oxidised(wildcards.x):
+        return None
+    settings = {k: v for k, v in MD["oxidation"].items() if k != "compositions"}
+    return {
+        **settings,
+        "n_oxygen": STRUCTURES["compositions"][wildcards.x]["O"],
+        "si_si_cutoff_A": config["validation"]["cutoffs"]["Si-Si"],
+        "si_o_cutoff_A": config["validation"]["cutoffs"]["Si-O"],
+        "end_member_densities": MD["nvt_density_end_members_g_cm3"],
+    }
+
+
 def md_density(wildcards):
     """Fixed density of the nvt protocol for composition x; None for npt (so that the
     end members are no part of an npt result)."""

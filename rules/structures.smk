@@ -10,7 +10,7 @@ rule random_network:
         "../envs/structures.yaml"
     params:
         lattice=STRUCTURES["lattice"],
-        counts=lambda wc: STRUCTURES["compositions"][wc.x],
+        counts=initial_counts,
     script:
         "../scripts/random_network.py"
 
@@ -36,6 +36,7 @@ rule melt_quench:
     params:
         protocol=md_protocol(),
         density_g_cm3=md_density,
+        oxidation=md_oxidation,
     script:
         "../scripts/melt_quench.py"
 

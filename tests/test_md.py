@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,85 @@ def test_tersoff_cutoffs_are_rewritten_by_geometric_mixing():
         assert float(new[13]) - float(new[14]) == pytest.approx(r) and float(new[13]) + float(new[14]) == pytest.approx(s)
     with pytest.raises(ValueError, match="no \\(R, S\\) for element O"):
         with_cutoffs(original, {"Si": (2.7, 3.0)})
+
+
+# ------------------------------------------------------------ glasses grown from a-Si
+
+
+def diamond_si(repeat=2):
+    from ase.build import bulk
+
+    return bulk("Si", "diamond", a=5.431, cubic=True).repeat(repeat)
+
+
+def test_oxygen_steps_are_equal_and_at_most_step_x():
+    from siox_xanes.structures.oxidation import oxygen_steps
+
+    assert oxygen_steps(100, 100, 0.125) == [12, 25, 38, 50, 62, 75, 88, 100]
+    assert oxygen_steps(12, 3, 0.125) == [2, 3]
+    assert oxygen_steps(16, 0, 0.125) == []
+    for n_si, n_o in [(16, 28), (20, 5), (96, 144)]:
+        steps = oxygen_steps(n_si, n_o, 0.125)
+        assert steps[-1] == n_o and all(0 < b - a <= 0.125 * n_si + 1 for a, b in zip([0, *steps], steps))
+
+
+def test_each_inserted_oxygen_bridges_the_two_si_of_its_own_bond():
+    from ase.neighborlist import neighbor_list
+
+    from siox_xanes.structures.oxidation import insert_oxygen, si_si_bonds
+
+    si = diamond_si()
+    assert len(si_si_bonds(si, 2.75, 2.2)[0]) == 2 * len(si)  # fourfold: two bonds per Si
+    out = insert_oxygen(si, 24, np.random.default_rng(5), si_si_cutoff=2.75, si_o_cutoff=2.2, offset=0.5)
+    assert out.get_chemical_symbols() == ["Si"] * 64 + ["O"] * 24
+    assert np.allclose(out.positions[:64], si.positions)  # Si untouched
+    i, j, d = neighbor_list("ijd", out, 1.4)  # O sit 1.17-1.28 A from the two Si of their bond
+    o_neighbours = np.bincount(i[(i >= 64) & (j < 64)], minlength=len(out))[64:]
+    assert (o_neighbours == 2).all()
+    # later O take other bonds; same generator state, same cell
+    again = insert_oxygen(si, 24, np.random.default_rng(5), si_si_cutoff=2.75, si_o_cutoff=2.2, offset=0.5)
+    assert np.array_equal(out.positions, again.positions)
+    # a bridged pair is no free bond, however close its Si still are
+    more = insert_oxygen(out, 10, np.random.default_rng(6), si_si_cutoff=2.75, si_o_cutoff=2.2, offset=0.5)
+    assert len(si_si_bonds(more, 2.75, 2.2)[0]) == 128 - 34
+    with pytest.raises(ValueError, match="only 94 free Si-Si bonds"):
+        insert_oxygen(more, 95, np.random.default_rng(7), si_si_cutoff=2.75, si_o_cutoff=2.2, offset=0.5)
+
+
+def test_oxidation_settings_are_checked_against_the_compositions():
+    import copy
+
+    import yaml
+
+    from siox_xanes.config import ConfigError, check_config
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    cfg["md"]["oxidation"] = {**(cfg["md"].get("oxidation") or {}), "compositions": ["1.00", "3.00", "2.00"],
+                              "step_x": 0.125, "anneal_temperature_K": 300, "anneal_ps": 1, "cool_ps": 1, "offset_A": 0.5}
+    with pytest.raises(ConfigError) as err:
+        check_config(copy.deepcopy(cfg))
+    assert "'3.00' is no composition" in str(err.value) and "'2.00' has O >= 2 Si" in str(err.value)
+    assert "'1.00'" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_real_lammps_oxidation_keeps_every_o_bridging(tmp_path):
+    """Diamond Si (64 atoms) to SiO (x = 1) through the real engine: every O bridges two Si,
+    every Si keeps four neighbours, no O-O bond, a silica-like Si-O bond, the density
+    of the cell near the experimental range; same seed, same cell."""
+    from siox_xanes.structures.md import potential_path
+    from siox_xanes.structures.oxidation import Oxidation, oxidise
+
+    ox = Oxidation(n_oxygen=64, step_x=0.25, anneal_temperature_K=300, anneal_ps=1, cool_ps=1, offset_A=0.5,
+                   si_si_cutoff_A=2.75, si_o_cutoff_A=2.2, end_member_densities={"Si": 2.29, "SiO2": 2.20})
+    args = (ox, potential_path("SiO.tersoff"))
+    final, log = oxidise(diamond_si(), *args, tmp_path / "a", np.random.SeedSequence(3), 11, 1.0, 0.1, 1.0)
+    assert final.get_chemical_symbols() == ["Si"] * 64 + ["O"] * 64
+    assert log.count("Loop time") >= 5  # four insertion steps and the anneal ran
+    report = validate_cell(final, {"Si-Si": 2.75, "Si-O": 2.2, "O-O": 1.8})
+    assert report["mean_si_per_o"] == pytest.approx(2.0)
+    assert report["fraction_si_fourfold"] >= 0.95 and report["bond_counts"]["O-O"] == 0
+    assert report["mean_bond_length_A"]["Si-O"] == pytest.approx(1.62, abs=0.06)
+    assert 1.9 < density_g_cm3(final) < 2.6
+    again, _ = oxidise(diamond_si(), *args, tmp_path / "b", np.random.SeedSequence(3), 11, 1.0, 0.1, 1.0)
+    assert np.array_equal(final.positions, again.positions)

@@ -96,13 +96,9 @@ def potential_path(name: str) -> Path:
     raise FileNotFoundError(f"md.potential: potential file '{name}' not found (looked in: {where})")
 
 
-def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, final_data: str, trace_file: str) -> list[str]:
-    """LAMMPS commands of the whole protocol; file names are used as given."""
-    dt_ps = p.timestep_fs / 1000.0
-    press = p.pressure_atm * ATM_IN_BAR
-    tdamp, pdamp = p.tdamp_ps, p.pdamp_ps
-    T0, T1 = p.melt_temperature_K, p.final_temperature_K
-    cmds = [
+def setup_commands(data_file: str, potential_file: str, timestep_fs: float) -> list[str]:
+    """LAMMPS commands that read a cell and set up the Tersoff potential."""
+    return [
         "units metal",
         "atom_style atomic",
         "boundary p p p",
@@ -113,10 +109,25 @@ def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, fin
         "neighbor 1.0 bin",
         # A hot, strongly compressed cell can pack many neighbours: room for them.
         "neigh_modify every 1 delay 0 check yes one 4000 page 200000",
-        f"timestep {dt_ps}",
+        f"timestep {timestep_fs / 1000.0}",
         "thermo 1000",
         "thermo_style custom step time temp press vol density pe",
     ]
+
+
+def box_relaxation_commands(pressure_atm: float) -> list[str]:
+    """0 K minimisation with the box relaxed to the pressure (an NPT run near 0 K can
+    overflow the neighbour pages)."""
+    press = pressure_atm * ATM_IN_BAR
+    return [f"fix relax all box/relax iso {press} vmax 0.001", "minimize 1.0e-8 1.0e-10 5000 50000", "unfix relax"]
+
+
+def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, final_data: str, trace_file: str) -> list[str]:
+    """LAMMPS commands of the whole protocol; file names are used as given."""
+    press = p.pressure_atm * ATM_IN_BAR
+    tdamp, pdamp = p.tdamp_ps, p.pdamp_ps
+    T0, T1 = p.melt_temperature_K, p.final_temperature_K
+    cmds = setup_commands(data_file, potential_file, p.timestep_fs)
     if p.minimize_before:
         # Lattice sites put excess Si at 1.62 A from each other: relax first.
         cmds += ["minimize 1.0e-6 1.0e-8 2000 20000", "reset_timestep 0"]
@@ -145,13 +156,7 @@ def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, fin
         "unfix trace",
     ]
     if p.minimize_after and p.relax_box:
-        # An NPT run near 0 K can overflow the neighbour pages; a box relaxation
-        # to the target pressure finishes the quench at 0 K instead.
-        cmds += [
-            f"fix relax all box/relax iso {press} vmax 0.001",
-            "minimize 1.0e-8 1.0e-10 5000 50000",
-            "unfix relax",
-        ]
+        cmds += box_relaxation_commands(p.pressure_atm)
     elif p.minimize_after:
         cmds.append("minimize 1.0e-8 1.0e-10 5000 50000")
     cmds.append(f"write_data {final_data}")
@@ -237,6 +242,19 @@ def velocity_seed(seed: int, x_key: str) -> int:
     return int(composition_seed(seed, x_key, stream=1).generate_state(1)[0] % 900_000_000) + 1
 
 
+def prepared_potential(potential: str, cutoffs: dict | None, scratch: Path) -> Path:
+    """The potential file LAMMPS reads: the named one, or a copy in ``scratch`` with its
+    cut-offs rewritten (structures.potential) when ``cutoffs`` are given."""
+    from .potential import with_cutoffs
+
+    pot = potential_path(potential)
+    if not cutoffs:
+        return pot
+    modified = Path(scratch) / f"{pot.stem}.cutoffs{pot.suffix}"
+    modified.write_text(with_cutoffs(pot.read_text(), cutoffs, source=pot.name))
+    return modified
+
+
 def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, ranks: int = 1, launcher: str = "auto"):
     """Run the protocol on ``atoms`` in ``scratch``; return (final atoms, trace, log text).
 
@@ -247,16 +265,11 @@ def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, rank
     import json
 
     from ..io import read_lammps_data, sha256_file, write_lammps_data
-    from .potential import with_cutoffs
 
     scratch = Path(scratch)
-    pot = potential_path(potential)
-    source_name = pot.name
+    source_name = potential_path(potential).name
     cutoffs = protocol.tersoff_cutoffs_A
-    if cutoffs:
-        modified = scratch / f"{pot.stem}.cutoffs{pot.suffix}"
-        modified.write_text(with_cutoffs(pot.read_text(), cutoffs, source=pot.name))
-        pot = modified
+    pot = prepared_potential(potential, cutoffs, scratch)
     write_lammps_data(scratch / "initial.data", atoms)
     cmds = melt_quench_commands(protocol, "initial.data", str(pot), "final.data", "trace.dat")
     run_lammps(cmds, scratch, scratch / "log.lammps", ranks=ranks, launcher=launcher)
