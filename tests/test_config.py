@@ -23,7 +23,7 @@ def test_default_and_paper_configs_pass(default_config):
     merged = {**default_config, **{k: {**default_config[k], **v} for k, v in medium.items()}}
     validate(merged, SCHEMA)
     check_config(merged)
-    assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 655
+    assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 715
 
 
 def test_misspelled_key_is_rejected_by_the_schema(default_config):
