@@ -31,11 +31,11 @@ from pathlib import Path
 
 import yaml
 
-from siox_xanes.config import lattice_from_config
+from siox_xanes.config import lattice_from_config, oxidation_settings
 from siox_xanes.structures.checks import Soundness, validate_cell
-from siox_xanes.structures.lattice import build_network, composition_seed, volume_additive_density
-from siox_xanes.structures.md import MeltQuench, melt_quench, prepared_potential, velocity_seed
-from siox_xanes.structures.oxidation import Oxidation, oxidise
+from siox_xanes.structures.lattice import build_network, volume_additive_density
+from siox_xanes.structures.md import MeltQuench, melt_quench, velocity_seed
+from siox_xanes.structures.oxidation import Oxidation, grow_from_si
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,17 +57,11 @@ def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
 
 
 def grown_from_si(counts, lattice, seed, xk, protocol, cfg, scratch):
-    """The composition's Si melt-quenched alone, then oxidised (workflow's functions)."""
+    """The composition's Si melt-quenched alone, then oxidised (workflow's functions; the
+    config's md.oxidation settings whether or not it lists xk)."""
     md = cfg["md"]
     a_si, _, _ = melt_quench(build_network(counts["Si"], 0, lattice, seed, xk), protocol, md["potential"], scratch)
-    settings = {k: v for k, v in md["oxidation"].items() if k != "compositions"}
-    ox = Oxidation(**settings, n_oxygen=counts["O"], si_si_cutoff_A=cfg["validation"]["cutoffs"]["Si-Si"],
-                   si_o_cutoff_A=cfg["validation"]["cutoffs"]["Si-O"],
-                   end_member_densities=md["nvt_density_end_members_g_cm3"])
-    final, _ = oxidise(a_si, ox, prepared_potential(md["potential"], protocol.tersoff_cutoffs_A, scratch),
-                       scratch / "oxidation", composition_seed(seed, xk, stream=2), velocity_seed(seed, xk),
-                       protocol.timestep_fs, protocol.tdamp_ps, protocol.pressure_atm)
-    return final
+    return grow_from_si(a_si, Oxidation(**oxidation_settings(cfg, xk)), protocol, md["potential"], scratch, seed, xk)[0]
 
 
 def main():

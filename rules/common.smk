@@ -41,7 +41,12 @@ if workflow.remote_exec:
     run_if_later_array_task()
 
 from siox_xanes import layout
-from siox_xanes.config import ConfigError, check_config
+from siox_xanes.config import (
+    ConfigError,
+    check_config,
+    oxidation_settings,
+    oxidised_compositions,
+)
 from siox_xanes.spectra.references import reference_settings, reference_si_count
 from siox_xanes.spectra.sites import select_sites
 from siox_xanes.structures.lattice import volume_additive_density
@@ -154,31 +159,23 @@ def md_protocol():
     return protocol
 
 
-def oxidised(x):
-    """Whether composition x is grown from a-Si by O insertion (md.oxidation)."""
-    return x in (MD.get("oxidation") or {}).get("compositions", [])
-
-
 def initial_counts(wildcards):
     """Atoms of the starting network: the composition's, or its Si only when the glass
     is grown from a-Si (the O come in after the melt-quench)."""
     counts = STRUCTURES["compositions"][wildcards.x]
-    return {"Si": counts["Si"], "O": 0} if oxidised(wildcards.x) else counts
+    return (
+        {"Si": counts["Si"], "O": 0}
+        if wildcards.x in oxidised_compositions(config)
+        else counts
+    )
 
 
 def md_oxidation(wildcards):
     """Everything the O insertion's result depends on, for an oxidised composition only
     (None otherwise, so the other cells keep their recorded params)."""
-    if not oxidised(wildcards.x):
+    if wildcards.x not in oxidised_compositions(config):
         return None
-    settings = {k: v for k, v in MD["oxidation"].items() if k != "compositions"}
-    return {
-        **settings,
-        "n_oxygen": STRUCTURES["compositions"][wildcards.x]["O"],
-        "si_si_cutoff_A": config["validation"]["cutoffs"]["Si-Si"],
-        "si_o_cutoff_A": config["validation"]["cutoffs"]["Si-O"],
-        "end_member_densities": MD["nvt_density_end_members_g_cm3"],
-    }
+    return oxidation_settings(config, wildcards.x)
 
 
 def md_density(wildcards):

@@ -8,9 +8,8 @@ import numpy as np
 from siox_xanes.io import atomic_path, read_structure, write_structure
 from siox_xanes.joblog import start
 from siox_xanes.structures.lattice import density_g_cm3
-from siox_xanes.structures.lattice import composition_seed
-from siox_xanes.structures.md import TRACE_COLUMNS, MeltQuench, melt_quench, prepared_potential, velocity_seed
-from siox_xanes.structures.oxidation import Oxidation, oxidise
+from siox_xanes.structures.md import TRACE_COLUMNS, MeltQuench, melt_quench, velocity_seed
+from siox_xanes.structures.oxidation import Oxidation, grow_from_si
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
@@ -37,10 +36,7 @@ with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).pare
         log.info("a-Si density %.3f g/cm3; inserting %d O in steps of x <= %g",
                  density_g_cm3(final), oxidation.n_oxygen, oxidation.step_x)
         provenance = dict(final.info)
-        final, oxidation_log = oxidise(
-            final, oxidation, prepared_potential(potential, protocol.tersoff_cutoffs_A, Path(scratch)),
-            Path(scratch) / "oxidation", composition_seed(seed, x, stream=2), velocity_seed(seed, x),
-            protocol.timestep_fs, protocol.tdamp_ps, protocol.pressure_atm, ranks, launcher)
+        final, oxidation_log = grow_from_si(final, oxidation, protocol, potential, Path(scratch), seed, x, ranks, launcher)
         final.info.update(provenance)
         final.info.update({f"oxidation_{k}": v for k, v in snakemake.params.oxidation.items() if not isinstance(v, dict)})
         log_text += "\n# ---- oxidation of the a-Si cell ----\n" + oxidation_log

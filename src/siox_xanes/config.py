@@ -65,7 +65,7 @@ def check_config(config: dict) -> None:
             problems.append(
                 f"validation.density_by_composition[{key!r}]: no such composition in structures.compositions"
             )
-    for key in (md.get("oxidation") or {}).get("compositions", []):
+    for key in oxidised_compositions(config):
         counts = config["structures"]["compositions"].get(key)
         if counts is None:
             problems.append(f"md.oxidation.compositions: '{key}' is no composition of structures.compositions")
@@ -134,3 +134,21 @@ def launcher_problems(block: str, settings: dict) -> list[str]:
     if ranks > 1 and launcher != "auto" and "{ranks}" not in launcher:
         return [f"{block}.launcher: '{launcher}' has no {{ranks}} placeholder for the {ranks} MPI ranks"]
     return []
+
+
+def oxidised_compositions(config: dict) -> list[str]:
+    """x keys whose glasses are grown from a-Si by O insertion (md.oxidation)."""
+    return list((config["md"].get("oxidation") or {}).get("compositions", []))
+
+
+def oxidation_settings(config: dict, x_key: str) -> dict:
+    """Everything composition x's O insertion depends on: the fields of
+    structures.oxidation.Oxidation, from md.oxidation and the validation's bond cut-offs."""
+    md, cutoffs = config["md"], config["validation"]["cutoffs"]
+    return {
+        **{k: v for k, v in md["oxidation"].items() if k != "compositions"},
+        "n_oxygen": config["structures"]["compositions"][x_key]["O"],
+        "si_si_cutoff_A": cutoffs["Si-Si"],
+        "si_o_cutoff_A": cutoffs["Si-O"],
+        "end_member_densities": md["nvt_density_end_members_g_cm3"],
+    }

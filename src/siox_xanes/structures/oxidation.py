@@ -108,8 +108,7 @@ def scaled_to_density(atoms, density_g_cm3: float):
     return out
 
 
-def anneal_commands(ox: Oxidation, velocity_seed: int, timestep_fs: float, tdamp_ps: float, pressure_atm: float,
-                    data_out: str) -> list[str]:
+def anneal_commands(ox: Oxidation, velocity_seed: int, timestep_fs: float, tdamp_ps: float, pressure_atm: float) -> list[str]:
     """After the last step: anneal at fixed volume, cool to ~0 K, relax the box."""
     from .md import box_relaxation_commands
 
@@ -125,7 +124,7 @@ def anneal_commands(ox: Oxidation, velocity_seed: int, timestep_fs: float, tdamp
             f"run {round(ox.cool_ps * 1000.0 / timestep_fs)}",
             "unfix anneal",
         ]
-    return [*cmds, *box_relaxation_commands(pressure_atm), f"write_data {data_out}"]
+    return [*cmds, *box_relaxation_commands(pressure_atm)]
 
 
 def oxidise(atoms, ox: Oxidation, potential_file: Path, scratch: Path, seed_sequence, velocity_seed: int,
@@ -149,8 +148,8 @@ def oxidise(atoms, ox: Oxidation, potential_file: Path, scratch: Path, seed_sequ
 
     def lammps(cell, body: list[str], name: str):
         write_lammps_data(scratch / f"{name}.in.data", cell)
-        run_lammps(setup_commands(f"{name}.in.data", str(potential_file), timestep_fs) + body, scratch, scratch / f"{name}.log",
-                   ranks=ranks, launcher=launcher)
+        cmds = setup_commands(f"{name}.in.data", str(potential_file), timestep_fs) + body + [f"write_data {name}.out.data"]
+        run_lammps(cmds, scratch, scratch / f"{name}.log", ranks=ranks, launcher=launcher)
         logs.append((scratch / f"{name}.log").read_text())
         return read_lammps_data(scratch / f"{name}.out.data")
 
@@ -159,7 +158,21 @@ def oxidise(atoms, ox: Oxidation, potential_file: Path, scratch: Path, seed_sequ
         cell = insert_oxygen(cell, target - n_o, rng, ox.si_si_cutoff_A, ox.si_o_cutoff_A, ox.offset_A)
         n_o = target
         cell = scaled_to_density(cell, volume_additive_density(n_o / n_si, ox.end_member_densities))
-        cell = lammps(cell, ["minimize 1.0e-8 1.0e-10 20000 200000", f"write_data step{k}.out.data"], f"step{k}")
+        cell = lammps(cell, ["minimize 1.0e-8 1.0e-10 20000 200000"], f"step{k}")
     # the anneal runs with the melt-quench's time step, small enough far below the melt
-    final = lammps(cell, anneal_commands(ox, velocity_seed, timestep_fs, tdamp_ps, pressure_atm, "anneal.out.data"), "anneal")
+    final = lammps(cell, anneal_commands(ox, velocity_seed, timestep_fs, tdamp_ps, pressure_atm), "anneal")
     return final, "\n".join(logs)
+
+
+def grow_from_si(a_si, ox: Oxidation, protocol, potential: str, scratch: Path, seed: int, x_key: str,
+                 ranks: int = 1, launcher: str = "auto"):
+    """:func:`oxidise` the a-Si cell that ``protocol`` (a md.MeltQuench) melt-quenched for
+    cell (seed, x): same potential and cut-offs, time step, thermostat and pressure; the
+    insertion draws from the cell's own random stream. Returns (final atoms, LAMMPS logs)."""
+    from .lattice import composition_seed
+    from .md import prepared_potential, velocity_seed
+
+    scratch = Path(scratch)
+    return oxidise(a_si, ox, prepared_potential(potential, protocol.tersoff_cutoffs_A, scratch), scratch / "oxidation",
+                   composition_seed(seed, x_key, stream=2), velocity_seed(seed, x_key), protocol.timestep_fs,
+                   protocol.tdamp_ps, protocol.pressure_atm, ranks, launcher)
