@@ -181,6 +181,22 @@ def test_each_inserted_oxygen_bridges_the_two_si_of_its_own_bond():
         insert_oxygen(more, 95, np.random.default_rng(7), si_si_cutoff=2.75, si_o_cutoff=2.2, offset=0.5)
 
 
+def test_inserted_oxygen_keeps_away_from_the_oxygen_already_there():
+    """SiO from diamond Si in eight steps without relaxation: O in neighbouring bonds of one
+    Si start 1.9 A apart at the midpoints; bent at random, some pairs end 1.3-1.4 A apart
+    (O-O bonds the minimiser may keep); each O bent away from the others keeps > 1.5 A."""
+    from ase.geometry import get_distances
+
+    from siox_xanes.structures.oxidation import insert_oxygen
+
+    for seed in range(5):
+        cell, rng = diamond_si(), np.random.default_rng(seed)
+        for _ in range(8):
+            cell = insert_oxygen(cell, 8, rng, si_si_cutoff=2.75, si_o_cutoff=2.2, offset=0.5)
+        _, dist = get_distances(cell.positions[64:], cell=cell.cell, pbc=True)
+        assert dist[np.triu_indices(64, 1)].min() > 1.5
+
+
 def test_oxidation_settings_are_checked_against_the_compositions():
     import copy
 

@@ -67,12 +67,19 @@ def si_si_bonds(atoms, si_si_cutoff: float, si_o_cutoff: float) -> tuple[np.ndar
     return i[free], j[free], d[free]
 
 
+DIRECTIONS_TRIED = 12  # random directions across a bond; the O takes the one farthest from other O
+
+
 def insert_oxygen(atoms, n_new: int, rng: np.random.Generator, si_si_cutoff: float, si_o_cutoff: float,
                   offset: float):
     """A new cell with ``n_new`` more O, each in its own randomly chosen free Si-Si bond: at
-    the bond's midpoint moved ``offset`` across it in a random direction (a bent
-    Si-O-Si, as in silica). Si stay where they are; atoms are ordered Si first, then O."""
+    the bond's midpoint moved ``offset`` across it (a bent Si-O-Si, as in silica), in
+    whichever of a few random directions keeps it farthest from the O already there. Two
+    O in neighbouring bonds of one Si start ~1.9 A apart at the midpoints; bent towards
+    each other they can end bonded, bent apart they end at silica's ~2.6 A. Si stay
+    where they are; atoms are ordered Si first, then O."""
     from ase import Atoms
+    from ase.geometry import get_distances
 
     i, j, d = si_si_bonds(atoms, si_si_cutoff, si_o_cutoff)
     if n_new > len(i):
@@ -81,16 +88,21 @@ def insert_oxygen(atoms, n_new: int, rng: np.random.Generator, si_si_cutoff: flo
             f"shorter than {si_si_cutoff} A (too much O for this a-Si network)"
         )
     chosen = np.sort(rng.choice(len(i), n_new, replace=False))
-    new = []
-    for b in chosen:
-        across = rng.normal(size=3)
-        across -= across.dot(d[b]) / d[b].dot(d[b]) * d[b]
-        new.append(atoms.positions[i[b]] + d[b] / 2 + offset * across / np.linalg.norm(across))
     symbols = np.array(atoms.get_chemical_symbols())
     si, o = atoms.positions[symbols == "Si"], atoms.positions[symbols == "O"]
+    oxygens = [*o]
+    for b in chosen:
+        across = rng.normal(size=(DIRECTIONS_TRIED, 3))
+        across -= np.outer(across @ d[b] / d[b].dot(d[b]), d[b])
+        candidates = atoms.positions[i[b]] + d[b] / 2 + offset * across / np.linalg.norm(across, axis=1)[:, None]
+        best = 0
+        if oxygens:
+            _, dist = get_distances(candidates, np.array(oxygens), cell=atoms.cell, pbc=True)
+            best = int(np.argmax(dist.min(axis=1)))
+        oxygens.append(candidates[best])
     out = Atoms(
-        symbols=["Si"] * len(si) + ["O"] * (len(o) + n_new),
-        positions=np.vstack([si, o, *new]) if n_new else np.vstack([si, o]),
+        symbols=["Si"] * len(si) + ["O"] * len(oxygens),
+        positions=np.vstack([si, *oxygens]) if oxygens else si,
         cell=atoms.cell,
         pbc=True,
     )
