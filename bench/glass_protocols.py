@@ -59,9 +59,10 @@ def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
 def grown_from_si(counts, lattice, seed, xk, protocol, cfg, scratch):
     """The composition's Si melt-quenched alone, then oxidised (workflow's functions; the
     config's md.oxidation settings whether or not it lists xk)."""
-    md = cfg["md"]
+    md, oxidation = cfg["md"], Oxidation(**oxidation_settings(cfg, xk))
+    protocol = oxidation.template_protocol(protocol)
     a_si, _, _ = melt_quench(build_network(counts["Si"], 0, lattice, seed, xk), protocol, md["potential"], scratch)
-    return grow_from_si(a_si, Oxidation(**oxidation_settings(cfg, xk)), protocol, md["potential"], scratch, seed, xk)[0]
+    return grow_from_si(a_si, oxidation, protocol, md["potential"], scratch, seed, xk)[0]
 
 
 def main():

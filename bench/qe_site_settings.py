@@ -35,9 +35,14 @@ from siox_xanes.structures.md import MeltQuench, melt_quench, velocity_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 PSEUDO = ROOT / "results/pseudo"
-# name -> (changes of ScfSettings, of SpectrumSettings, MPI ranks[, PAW datasets generated without
-# their d channel]); PAW_pot (the one-centre PAW terms) is about half of a core-hole SCF's CPU time
-# and grows with the datasets' highest projector l, hence the dataset variants
+# name -> (changes of ScfSettings, of SpectrumSettings, MPI ranks[, (PAW datasets regenerated,
+# how their ld1.x input is edited)]); PAW_pot (the one-centre PAW terms) is about half to two
+# thirds of a core-hole SCF's CPU time; it grows with the datasets' highest projector l and with
+# their radial grid, hence the dataset variants
+NO_D = "without_d"
+RADIAL_DX = 0.025  # ld1.x's default log-grid step is 0.0125: 1141 points for Si
+COARSE_GRID = "coarse_grid"
+ALL_DATASETS = ("O", "Si", "Si_hole")
 VARIANTS = {
     "config": ({}, {}, 2),
     "conv_1e-8": ({"conv_thr_per_atom": 1e-8}, {}, 2),
@@ -49,11 +54,14 @@ VARIANTS = {
     # what keeps the result (spectrum within 1 % of its peak, Delta-SCF within 20 meV): the
     # looser Lanczos tolerance moves the spectrum by 2.3 % of its peak and is left out
     "all": ({"conv_thr_per_atom": 1e-8, "mixing_mode": "local-TF"}, {}, 1),
-    "O_without_d": ({}, {}, 2, ("O",)),
-    "no_d": ({}, {}, 2, ("O", "Si", "Si_hole")),
-    "no_d_ecutrho_100": ({"ecutrho_Ry": 100.0}, {}, 2, ("O", "Si", "Si_hole")),
+    "O_without_d": ({}, {}, 2, (("O",), NO_D)),
+    "no_d": ({}, {}, 2, (ALL_DATASETS, NO_D)),
+    "no_d_ecutrho_100": ({"ecutrho_Ry": 100.0}, {}, 2, (ALL_DATASETS, NO_D)),
     "O_without_d_ecutrho_100_TF_1e-8": (
-        {"ecutrho_Ry": 100.0, "mixing_mode": "local-TF", "conv_thr_per_atom": 1e-8}, {}, 2, ("O",)),
+        {"ecutrho_Ry": 100.0, "mixing_mode": "local-TF", "conv_thr_per_atom": 1e-8}, {}, 2, (("O",), NO_D)),
+    "coarse_grid": ({}, {}, 2, (ALL_DATASETS, COARSE_GRID)),
+    "coarse_grid_ecutrho_100_TF_1e-8": (
+        {"ecutrho_Ry": 100.0, "mixing_mode": "local-TF", "conv_thr_per_atom": 1e-8}, {}, 2, (ALL_DATASETS, COARSE_GRID)),
 }
 LD1_INPUTS = ROOT / "pseudo"
 
@@ -81,8 +89,16 @@ def without_d_channel(ld1_input: str) -> str:
     return f"{head} /\n{len(kept)}\n" + "\n".join(kept) + "\n"
 
 
-def datasets_without_d(names, cfg: dict, dest: Path) -> Path:
-    """The workflow's PAW datasets with ``names`` regenerated without their d channel, in ``dest``;
+def on_coarser_grid(ld1_input: str, dx: float = RADIAL_DX) -> str:
+    """An ld1.x generation input on a logarithmic radial grid of step ``dx`` (fewer points)."""
+    return ld1_input.replace(" &input\n", f" &input\n   dx={dx},\n", 1)
+
+
+DATASET_EDITS = {NO_D: without_d_channel, COARSE_GRID: on_coarser_grid}
+
+
+def edited_datasets(names, edit: str, cfg: dict, dest: Path) -> Path:
+    """The workflow's PAW datasets with ``names`` regenerated from edited ld1.x inputs, in ``dest``;
     returns the folder (its manifest.json carries the atomic correction of the new datasets)."""
     from siox_xanes.spectra.energy import atomic_correction_eV
     from siox_xanes.spectra.pseudopotentials import generate_dataset
@@ -93,10 +109,12 @@ def datasets_without_d(names, cfg: dict, dest: Path) -> Path:
     manifest = json.loads((PSEUDO / "manifest.json").read_text())
     xanes = cfg["xanes"]
     for name in names:
-        tests = [re.sub(r"\s*3d-2", "", t) for t in xanes["pseudo_tests"][name]]
+        tests = xanes["pseudo_tests"][name]
+        if edit == NO_D:
+            tests = [re.sub(r"\s*3d-2", "", t) for t in tests]
         with tempfile.TemporaryDirectory() as tmp:
-            result = generate_dataset(without_d_channel((LD1_INPUTS / f"{name}.ld1.in").read_text()), tests, Path(tmp),
-                                      absorber=(name == "Si_hole"), max_error_mRy=xanes["max_test_error_mRy"])
+            result = generate_dataset(DATASET_EDITS[edit]((LD1_INPUTS / f"{name}.ld1.in").read_text()), tests,
+                                      Path(tmp), absorber=(name == "Si_hole"), max_error_mRy=xanes["max_test_error_mRy"])
         (dest / result["upf_name"]).write_text(result["upf"])
         if name == "Si_hole":
             (dest / "Si_hole.1s.core").write_text(result["core"])
@@ -135,7 +153,7 @@ def main():
         scf, spec, launch = replace(base_scf, **scf_changes), replace(base_spec, **spec_changes), Launch(ranks)
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            pseudo = datasets_without_d(datasets[0], cfg, tmp / "pseudo") if datasets else PSEUDO
+            pseudo = edited_datasets(*datasets[0], cfg, tmp / "pseudo") if datasets else PSEUDO
             shift = atomic_correction(pseudo)  # onsets, not bare Delta-SCF, compare across datasets
             t0 = cpu_seconds()
             gs = ground_state(atoms, scf, pseudo, tmp / "v.cube", tmp / "ae.cube", 1, launch)

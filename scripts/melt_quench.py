@@ -28,11 +28,13 @@ log.info("%s: %d steps on %d MPI rank(s)", atoms.get_chemical_formula(), protoco
 # LAMMPS scratch (input, data files, raw trace) lives beside the outputs and is
 # removed afterwards; only the parsed results are kept.
 Path(out.structure).parent.mkdir(parents=True, exist_ok=True)
+oxidation = Oxidation(**snakemake.params.oxidation) if snakemake.params.oxidation else None
+if oxidation:
+    protocol = oxidation.template_protocol(protocol)
 with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).parent) as scratch:
     final, trace, log_text = melt_quench(atoms, protocol, potential, Path(scratch), ranks, launcher)
-    if snakemake.params.oxidation:
+    if oxidation:
         # the melt-quench made a-Si: O goes into its bonds (siox_xanes.structures.oxidation)
-        oxidation = Oxidation(**snakemake.params.oxidation)
         log.info("a-Si density %.3f g/cm3; inserting %d O in steps of x <= %g",
                  density_g_cm3(final), oxidation.n_oxygen, oxidation.step_x)
         provenance = dict(final.info)

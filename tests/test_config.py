@@ -9,18 +9,27 @@ from siox_xanes.config import ConfigError, check_config
 SCHEMA = str(ROOT / "schemas/config.schema.yaml")
 
 
-def test_default_and_paper_configs_pass(default_config):
-    import yaml
+def merged_over(default_config: dict, preset: str) -> dict:
+    """A preset merged over config.yaml as `--configfile` merges it (nested keys one by one)."""
+    import copy
 
+    import yaml
+    from snakemake.utils import update_config
+
+    merged = copy.deepcopy(default_config)
+    update_config(merged, yaml.safe_load((ROOT / preset).read_text()))
+    return merged
+
+
+def test_default_and_paper_configs_pass(default_config):
     validate(default_config, SCHEMA)
     check_config(default_config)
-    paper = yaml.safe_load((ROOT / "config_paper.yaml").read_text())
-    merged = {**default_config, **{k: {**default_config[k], **v} for k, v in paper.items()}}
+    merged = merged_over(default_config, "config_paper.yaml")
     validate(merged, SCHEMA)
     check_config(merged)
     assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * 5 == 5290
-    medium = yaml.safe_load((ROOT / "config_medium.yaml").read_text())
-    merged = {**default_config, **{k: {**default_config[k], **v} for k, v in medium.items()}}
+    assert merged["md"]["oxidation"]["template_ensemble"] == "npt" and merged["md"]["oxidation"]["compositions"]
+    merged = merged_over(default_config, "config_medium.yaml")
     validate(merged, SCHEMA)
     check_config(merged)
     assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 715

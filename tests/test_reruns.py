@@ -31,6 +31,10 @@ def base_config():
     config = yaml.safe_load((ROOT / "tests/data/config_tiny.yaml").read_text())
     config["learning"]["windows"] = {"full": [1830.0, 1880.0], "a": [1830.0, 1855.0], "b": [1855.0, 1880.0]}
     config["learning"]["ablation"] = {"sub_windows": ["a", "b"], "bands": []}
+    # a grown composition beside the two melt-quenched ones (md.oxidation)
+    config["structures"]["compositions"]["1.00"] = {"Si": 16, "O": 16}
+    config["md"]["oxidation"] = {"compositions": ["1.00"], "step_x": 0.125, "anneal_temperature_K": 300,
+                                 "anneal_ps": 1, "cool_ps": 1, "offset_A": 0.5}
     return config
 
 
@@ -156,6 +160,16 @@ def test_a_changed_scf_setting_does_rerun_the_dft(finished_run):
     n_sites = n_cells * config["xanes"]["sites_per_cell"] + sum(r["sites"] for r in config["xanes"]["references"].values())
     assert counts["ground_state"] == n_cells + 2 and counts["core_hole_xanes"] == n_sites, counts
     assert "melt_quench" not in counts
+
+
+@pytest.mark.parametrize("key, value", [("md.oxidation.anneal_ps", 2), ("md.oxidation.compositions", [])])
+def test_the_oxidation_reruns_only_the_grown_compositions(finished_run, key, value):
+    """md.oxidation changes the grown cells (or makes them melt-quenched) and nothing of the
+    compositions melt-quenched either way."""
+    counts = dry_run(finished_run, setter(key, value))
+    n_seeds = len(base_config()["structures"]["seeds"])
+    assert counts["melt_quench"] == n_seeds and counts["ground_state"] == n_seeds, counts
+    assert "random_network" not in counts or key.endswith("compositions"), counts
 
 
 def test_a_reference_k_mesh_reruns_only_that_reference(finished_run):

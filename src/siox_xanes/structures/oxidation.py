@@ -34,10 +34,24 @@ class Oxidation:
     si_si_cutoff_A: float  # Si-Si pairs closer than this are bonds that can take an O ...
     si_o_cutoff_A: float  # ... unless an O within this distance of both already bridges them
     end_member_densities: dict  # {"Si": g/cm3, "SiO2": g/cm3}: volume-additive density per step
+    # the a-Si cell's melt-quench: 'nvt' at a-Si's density (end_member_densities["Si"]), the box
+    # relaxed at the end; 'npt' the configured protocol as it is. Cells of 8-16 Si held at
+    # 5000 K and 1 atm can boil off into a gas that never condenses (0.05 g/cm3 measured).
+    template_ensemble: str = "npt"
 
     def __post_init__(self):
         if self.n_oxygen < 0 or self.step_x <= 0:
             raise ValueError(f"md.oxidation: step_x must be > 0 and the O count >= 0 (got {self.step_x}, {self.n_oxygen})")
+        if self.template_ensemble not in ("npt", "nvt"):
+            raise ValueError(f"md.oxidation.template_ensemble: '{self.template_ensemble}', expected 'npt' or 'nvt'")
+
+    def template_protocol(self, protocol):
+        """The melt-quench (md.MeltQuench) that makes the a-Si cell, from the configured one."""
+        if self.template_ensemble == "npt":
+            return protocol
+        from dataclasses import replace
+
+        return replace(protocol, ensemble="nvt", density_g_cm3=self.end_member_densities["Si"], relax_box=True)
 
 
 def oxygen_steps(n_si: int, n_oxygen: int, step_x: float) -> list[int]:
@@ -178,9 +192,10 @@ def oxidise(atoms, ox: Oxidation, potential_file: Path, scratch: Path, seed_sequ
 
 def grow_from_si(a_si, ox: Oxidation, protocol, potential: str, scratch: Path, seed: int, x_key: str,
                  ranks: int = 1, launcher: str = "auto"):
-    """:func:`oxidise` the a-Si cell that ``protocol`` (a md.MeltQuench) melt-quenched for
-    cell (seed, x): same potential and cut-offs, time step, thermostat and pressure; the
-    insertion draws from the cell's own random stream. Returns (final atoms, LAMMPS logs)."""
+    """:func:`oxidise` the a-Si cell that ``ox.template_protocol(protocol)`` (a
+    md.MeltQuench) melt-quenched for cell (seed, x): same potential and cut-offs, time
+    step, thermostat and pressure; the insertion draws from the cell's own random stream.
+    Returns (final atoms, LAMMPS logs)."""
     from .lattice import composition_seed
     from .md import prepared_potential, velocity_seed
 
