@@ -178,6 +178,30 @@ def md_oxidation(wildcards):
     return oxidation_settings(config, wildcards.x)
 
 
+def cell_bounds(wildcards):
+    """What a sound glass of composition x satisfies (validation.bounds, the density window
+    of validation.density_by_composition where it names x)."""
+    validation = config["validation"]
+    return {
+        **validation["bounds"],
+        "density_g_cm3": validation["density_by_composition"].get(
+            wildcards.x, validation["bounds"]["density_g_cm3"]
+        ),
+    }
+
+
+def md_redraw(wildcards):
+    """How a cell that misses the bounds is drawn again: None with one draw (md.max_attempts
+    1, the paper's way), so that such cells keep their recorded params."""
+    if MD.get("max_attempts", 1) == 1:
+        return None
+    return {
+        "max_attempts": MD["max_attempts"],
+        "cutoffs": config["validation"]["cutoffs"],
+        "bounds": cell_bounds(wildcards),
+    }
+
+
 def md_density(wildcards):
     """Fixed density of the nvt protocol for composition x; None for npt (so that the
     end members are no part of an npt result)."""

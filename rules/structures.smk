@@ -37,6 +37,7 @@ rule melt_quench:
         protocol=md_protocol(),
         density_g_cm3=md_density,
         oxidation=md_oxidation,
+        redraw=md_redraw,
     script:
         "../scripts/melt_quench.py"
 
@@ -52,12 +53,7 @@ rule validate_cell:
         "../envs/structures.yaml"
     params:
         cutoffs=config["validation"]["cutoffs"],
-        bounds=lambda wc: {
-            **config["validation"]["bounds"],
-            "density_g_cm3": config["validation"]["density_by_composition"].get(
-                wc.x, config["validation"]["bounds"]["density_g_cm3"]
-            ),
-        },
+        bounds=cell_bounds,
     script:
         "../scripts/validate_cell.py"
 

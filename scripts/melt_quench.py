@@ -1,4 +1,5 @@
-"""LAMMPS melt-quench of one cell (rule melt_quench)."""
+"""LAMMPS melt-quench of one cell (rule melt_quench); grown from a-Si where md.oxidation
+lists the composition; drawn again while it misses validation.bounds (md.max_attempts)."""
 
 import tempfile
 from pathlib import Path
@@ -7,41 +8,63 @@ import numpy as np
 
 from siox_xanes.io import atomic_path, read_structure, write_structure
 from siox_xanes.joblog import start
+from siox_xanes.structures.checks import Soundness, validate_cell
 from siox_xanes.structures.lattice import density_g_cm3
-from siox_xanes.structures.md import TRACE_COLUMNS, MeltQuench, melt_quench, velocity_seed
+from siox_xanes.structures.md import TRACE_COLUMNS, MeltQuench, first_sound, melt_quench, velocity_seed
 from siox_xanes.structures.oxidation import Oxidation, grow_from_si
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
-protocol_settings = dict(snakemake.params.protocol)
+params, out = snakemake.params, snakemake.output
+protocol_settings = dict(params.protocol)
 potential = protocol_settings.pop("potential")
-out = snakemake.output
 atoms = read_structure(snakemake.input.structure)
-protocol = MeltQuench(velocity_seed=velocity_seed(seed, x), density_g_cm3=snakemake.params.density_g_cm3,
-                      **protocol_settings)
+oxidation = Oxidation(**params.oxidation) if params.oxidation else None
+redraw = params.redraw or {"max_attempts": 1}
 # How the ranks are started does not change what is computed: read from the config,
 # which Snakemake does not compare, so editing it reruns nothing.
 ranks = int(snakemake.resources.tasks)
 launcher = snakemake.config["md"]["launcher"]
-log.info("%s: %d steps on %d MPI rank(s)", atoms.get_chemical_formula(), protocol.total_steps, ranks)
 
-# LAMMPS scratch (input, data files, raw trace) lives beside the outputs and is
-# removed afterwards; only the parsed results are kept.
-Path(out.structure).parent.mkdir(parents=True, exist_ok=True)
-oxidation = Oxidation(**snakemake.params.oxidation) if snakemake.params.oxidation else None
-if oxidation:
-    protocol = oxidation.template_protocol(protocol)
-with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).parent) as scratch:
-    final, trace, log_text = melt_quench(atoms, protocol, potential, Path(scratch), ranks, launcher)
+
+def attempt(k: int, scratch: Path):
+    """Cell (x, seed) drawn the k-th time: its own velocity seed (and O insertion stream)."""
+    protocol = MeltQuench(velocity_seed=velocity_seed(seed, x, k), density_g_cm3=params.density_g_cm3,
+                          **protocol_settings)
+    if oxidation:
+        protocol = oxidation.template_protocol(protocol)
+    log.info("attempt %d: %s, %d steps on %d MPI rank(s)", k, atoms.get_chemical_formula(), protocol.total_steps, ranks)
+    final, trace, log_text = melt_quench(atoms, protocol, potential, scratch, ranks, launcher)
     if oxidation:
         # the melt-quench made a-Si: O goes into its bonds (siox_xanes.structures.oxidation)
         log.info("a-Si density %.3f g/cm3; inserting %d O in steps of x <= %g",
                  density_g_cm3(final), oxidation.n_oxygen, oxidation.step_x)
         provenance = dict(final.info)
-        final, oxidation_log = grow_from_si(final, oxidation, protocol, potential, Path(scratch), seed, x, ranks, launcher)
+        final, oxidation_log = grow_from_si(final, oxidation, protocol, potential, scratch, seed, x, ranks, launcher, k)
         final.info.update(provenance)
-        final.info.update({f"oxidation_{k}": v for k, v in snakemake.params.oxidation.items() if not isinstance(v, dict)})
+        final.info.update({f"oxidation_{key}": v for key, v in params.oxidation.items() if not isinstance(v, dict)})
         log_text += "\n# ---- oxidation of the a-Si cell ----\n" + oxidation_log
+    final.info["md_attempt"] = k
+    return final, trace, log_text
+
+
+def misses(result) -> list[str]:
+    if redraw["max_attempts"] == 1:
+        return []  # one draw: nothing to choose between (rule validate_cell reports it)
+    flags = validate_cell(result[0], redraw["cutoffs"], Soundness.from_mapping(redraw["bounds"]))["flags"]
+    for flag in flags:
+        log.info("  misses: %s", flag)
+    return flags
+
+
+# LAMMPS scratch (input, data files, raw trace) lives beside the outputs and is
+# removed afterwards; only the parsed results are kept.
+Path(out.structure).parent.mkdir(parents=True, exist_ok=True)
+with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).parent) as scratch:
+    (final, trace, log_text), k, history = first_sound(
+        lambda k: attempt(k, Path(scratch) / f"attempt{k}"), misses, redraw["max_attempts"])
+if redraw["max_attempts"] > 1:
+    log.info("kept attempt %d of %d made (misses per attempt: %s)", k, len(history), [len(h) for h in history])
 
 with atomic_path(out.trace) as tmp:
     np.savetxt(tmp, trace, delimiter=",", header=",".join(TRACE_COLUMNS), comments="", fmt="%.6f")

@@ -8,9 +8,7 @@ log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
 params = snakemake.params
 atoms = read_structure(snakemake.input.structure)
-bounds = dict(params.bounds)
-bounds["density_g_cm3"] = tuple(bounds["density_g_cm3"])
-report = {"x": x, "seed": seed, **validate_cell(atoms, params.cutoffs, Soundness(**bounds))}
+report = {"x": x, "seed": seed, **validate_cell(atoms, params.cutoffs, Soundness.from_mapping(params.bounds))}
 for flag in report["flags"]:
     log.warning("x=%s seed=%d: %s", x, seed, flag)
 write_json(snakemake.output.report, report)

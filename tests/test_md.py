@@ -234,3 +234,29 @@ def test_real_lammps_oxidation_keeps_every_o_bridging(tmp_path):
     assert 1.9 < density_g_cm3(final) < 2.6
     again, _ = oxidise(diamond_si(), *args, tmp_path / "b", np.random.SeedSequence(3), 11, 1.0, 0.1, 1.0)
     assert np.array_equal(final.positions, again.positions)
+
+
+def test_a_cell_is_drawn_again_until_it_is_sound():
+    from siox_xanes.structures.lattice import composition_seed
+    from siox_xanes.structures.md import first_sound
+
+    made = []
+
+    def make(k):
+        made.append(k)
+        return f"cell{k}"
+
+    flags = {"cell0": ["density", "O-O"], "cell1": ["O-O"], "cell2": [], "cell3": []}
+    assert first_sound(make, flags.get, 8) == ("cell2", 2, [["density", "O-O"], ["O-O"], []])
+    assert made == [0, 1, 2]  # stops at the first sound cell
+    # none sound: the one missing fewest, the earliest of equals
+    flags = {"cell0": ["a", "b"], "cell1": ["a"], "cell2": ["b"]}
+    assert first_sound(make, flags.get, 3)[:2] == ("cell1", 1)
+    assert first_sound(make, flags.get, 1)[:2] == ("cell0", 0)
+    with pytest.raises(ValueError, match="max_attempts"):
+        first_sound(make, flags.get, 0)
+    # the first draw is the cell's draw of before (same streams), later draws differ
+    first = composition_seed(3, "0.50", stream=1).generate_state(2)
+    assert np.array_equal(composition_seed(3, "0.50", stream=1, attempt=0).generate_state(2), first)
+    assert not np.array_equal(composition_seed(3, "0.50", stream=1, attempt=1).generate_state(2), first)
+    assert velocity_seed(3, "0.50", 0) == velocity_seed(3, "0.50") != velocity_seed(3, "0.50", 1)

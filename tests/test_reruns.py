@@ -172,6 +172,15 @@ def test_the_oxidation_reruns_only_the_grown_compositions(finished_run, key, val
     assert "random_network" not in counts or key.endswith("compositions"), counts
 
 
+def test_bounds_rerun_the_md_only_where_cells_are_drawn_again(finished_run):
+    """With one draw per cell the bounds only judge the cells; with redraws they choose them."""
+    counts = dry_run(finished_run, setter("validation.bounds.min_fraction_si_fourfold", 0.8))
+    assert "validate_cell" in counts and not set(EXPENSIVE) & set(counts), counts
+    n_cells = len(base_config()["structures"]["compositions"]) * len(base_config()["structures"]["seeds"])
+    counts = dry_run(finished_run, setter("md.max_attempts", 4))
+    assert counts["melt_quench"] == n_cells and "random_network" not in counts, counts
+
+
 def test_a_reference_k_mesh_reruns_only_that_reference(finished_run):
     """A reference converges its own k meshes: its jobs rerun, no glass's."""
     refs = base_config()["xanes"]["references"]

@@ -76,6 +76,14 @@ class Soundness:
     max_mean_si_per_o: float | None = None
     max_o_o_bonds: int | None = 0
 
+    @classmethod
+    def from_mapping(cls, bounds: dict) -> "Soundness":
+        """From a ``validation.bounds`` mapping (the density window as a list)."""
+        bounds = dict(bounds)
+        if bounds.get("density_g_cm3") is not None:
+            bounds["density_g_cm3"] = tuple(bounds["density_g_cm3"])
+        return cls(**bounds)
+
 
 def validate_cell(atoms, cutoffs: dict[str, float], bounds: Soundness = Soundness()) -> dict:
     """All checks of one quenched cell, as a flat JSON-ready dict.

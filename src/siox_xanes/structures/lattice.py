@@ -87,11 +87,13 @@ def fits_lattice(n_si: int, n_o: int, lattice: Lattice) -> str | None:
     return None
 
 
-def composition_seed(seed: int, x_key: str, stream: int = 0):
-    """Independent, reproducible random stream (numpy SeedSequence) per (seed, composition, purpose)."""
+def composition_seed(seed: int, x_key: str, stream: int = 0, attempt: int = 0):
+    """Independent, reproducible random stream (numpy SeedSequence) per (seed, composition,
+    purpose, attempt); attempt 0 is the cell's first draw (md.max_attempts)."""
     import numpy as np
 
-    return np.random.SeedSequence([int(seed), int(round(float(x_key) * 100)), int(stream)])
+    entropy = [int(seed), int(round(float(x_key) * 100)), int(stream)]
+    return np.random.SeedSequence(entropy + [int(attempt)] if attempt else entropy)
 
 
 def build_network(n_si: int, n_o: int, lattice: Lattice, seed: int, x_key: str):

@@ -235,11 +235,28 @@ def lammps_version_from_log(text: str) -> str:
     return "unknown"
 
 
-def velocity_seed(seed: int, x_key: str) -> int:
-    """LAMMPS velocity seed (1 .. 9e8) derived from the cell's seed and composition."""
+def velocity_seed(seed: int, x_key: str, attempt: int = 0) -> int:
+    """LAMMPS velocity seed (1 .. 9e8) derived from the cell's seed, composition and attempt."""
     from .lattice import composition_seed
 
-    return int(composition_seed(seed, x_key, stream=1).generate_state(1)[0] % 900_000_000) + 1
+    return int(composition_seed(seed, x_key, stream=1, attempt=attempt).generate_state(1)[0] % 900_000_000) + 1
+
+
+def first_sound(make, misses, max_attempts: int):
+    """Draw a cell up to ``max_attempts`` times: ``make(k)`` makes attempt k, ``misses(cell)``
+    lists the bounds it misses. Returns (cell, attempt, misses of every attempt made): the
+    first cell that misses nothing, else the one that misses fewest (the earliest of those)."""
+    if max_attempts < 1:
+        raise ValueError(f"md.max_attempts: {max_attempts}, expected >= 1")
+    best, history = None, []
+    for k in range(max_attempts):
+        cell = make(k)
+        history.append(list(misses(cell)))
+        if best is None or len(history[-1]) < len(history[best[1]]):
+            best = (cell, k)
+        if not history[-1]:
+            break
+    return best[0], best[1], history
 
 
 def prepared_potential(potential: str, cutoffs: dict | None, scratch: Path) -> Path:
@@ -267,6 +284,7 @@ def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, rank
     from ..io import read_lammps_data, sha256_file, write_lammps_data
 
     scratch = Path(scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
     source_name = potential_path(potential).name
     cutoffs = protocol.tersoff_cutoffs_A
     pot = prepared_potential(potential, cutoffs, scratch)

@@ -191,15 +191,16 @@ def oxidise(atoms, ox: Oxidation, potential_file: Path, scratch: Path, seed_sequ
 
 
 def grow_from_si(a_si, ox: Oxidation, protocol, potential: str, scratch: Path, seed: int, x_key: str,
-                 ranks: int = 1, launcher: str = "auto"):
+                 ranks: int = 1, launcher: str = "auto", attempt: int = 0):
     """:func:`oxidise` the a-Si cell that ``ox.template_protocol(protocol)`` (a
     md.MeltQuench) melt-quenched for cell (seed, x): same potential and cut-offs, time
-    step, thermostat and pressure; the insertion draws from the cell's own random stream.
-    Returns (final atoms, LAMMPS logs)."""
+    step, thermostat and pressure; the insertion draws from the random stream of the
+    cell's ``attempt``. Returns (final atoms, LAMMPS logs)."""
     from .lattice import composition_seed
     from .md import prepared_potential, velocity_seed
 
     scratch = Path(scratch)
     return oxidise(a_si, ox, prepared_potential(potential, protocol.tersoff_cutoffs_A, scratch), scratch / "oxidation",
-                   composition_seed(seed, x_key, stream=2), velocity_seed(seed, x_key), protocol.timestep_fs,
+                   composition_seed(seed, x_key, stream=2, attempt=attempt), velocity_seed(seed, x_key, attempt),
+                   protocol.timestep_fs,
                    protocol.tdamp_ps, protocol.pressure_atm, ranks, launcher)
