@@ -25,12 +25,17 @@ def _glass_growth(md: dict, compositions: dict) -> str:
     """The row saying which compositions are melt-quenched as in the paper and which are
     grown from a-Si by O insertion (a deviation from the paper's method)."""
     grown = [x for x in (md.get("oxidation") or {}).get("compositions", []) if x in compositions]
+    attempts = md.get("max_attempts", 1)
+    redraw = (f"; a cell missing the soundness bounds is drawn again (≤ {attempts} draws, the first sound one kept)"
+              if attempts > 1 else "")
     if not grown:
-        return "all melt-quenched (the paper's way)"
+        return "all melt-quenched (the paper's way)" + redraw
     ox = md["oxidation"]
-    return (f"x = {', '.join(grown)}: the cell's Si melt-quenched, then O inserted into random Si-Si bonds "
-            f"(≤ {ox['step_x']:g} O/Si per step), {ox['anneal_temperature_K']:g} K anneal, box relaxed — not the paper's "
-            "method (its melt-quench gives O bound to 3 Si with this potential; README, Glass soundness)")
+    template = "at a-Si's density" if ox.get("template_ensemble", "npt") == "nvt" else "as configured"
+    return (f"x = {', '.join(grown)}: the cell's Si melt-quenched ({template}), then O inserted into random Si-Si "
+            f"bonds (≤ {ox['step_x']:g} O/Si per step), {ox['anneal_temperature_K']:g} K anneal, box relaxed — not the "
+            "paper's method (its melt-quench gives O bound to 3 Si with this potential; README, Glass soundness)"
+            + redraw)
 
 
 def _fmt(v) -> str:
