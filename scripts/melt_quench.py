@@ -11,7 +11,7 @@ from siox_xanes.joblog import start
 from siox_xanes.structures.checks import Soundness, validate_cell
 from siox_xanes.structures.lattice import density_g_cm3
 from siox_xanes.structures.md import TRACE_COLUMNS, MeltQuench, first_sound, melt_quench, velocity_seed
-from siox_xanes.structures.oxidation import Oxidation, grow_from_si
+from siox_xanes.structures.oxidation import Oxidation, TooFewBonds, grow_from_si
 
 log = start(snakemake)
 x, seed = snakemake.wildcards.x, int(snakemake.wildcards.seed)
@@ -40,7 +40,12 @@ def attempt(k: int, scratch: Path):
         log.info("a-Si density %.3f g/cm3; inserting %d O in steps of x <= %g",
                  density_g_cm3(final), oxidation.n_oxygen, oxidation.step_x)
         provenance = dict(final.info)
-        final, oxidation_log = grow_from_si(final, oxidation, protocol, potential, scratch, seed, x, ranks, launcher, k)
+        try:
+            final, oxidation_log = grow_from_si(final, oxidation, protocol, potential, scratch, seed, x, ranks,
+                                                launcher, k)
+        except TooFewBonds as err:
+            log.info("  cannot be finished: %s", err)
+            return None
         final.info.update(provenance)
         final.info.update({f"oxidation_{key}": v for key, v in params.oxidation.items() if not isinstance(v, dict)})
         log_text += "\n# ---- oxidation of the a-Si cell ----\n" + oxidation_log
@@ -49,6 +54,8 @@ def attempt(k: int, scratch: Path):
 
 
 def misses(result) -> list[str]:
+    if result is None:
+        return ["too few Si-Si bonds in the a-Si cell for its O"]
     if redraw["max_attempts"] == 1:
         return []  # one draw: nothing to choose between (rule validate_cell reports it)
     flags = validate_cell(result[0], redraw["cutoffs"], Soundness.from_mapping(redraw["bounds"]))["flags"]
@@ -61,8 +68,12 @@ def misses(result) -> list[str]:
 # removed afterwards; only the parsed results are kept.
 Path(out.structure).parent.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory(prefix=".lammps-", dir=Path(out.structure).parent) as scratch:
-    (final, trace, log_text), k, history = first_sound(
-        lambda k: attempt(k, Path(scratch) / f"attempt{k}"), misses, redraw["max_attempts"])
+    result, k, history = first_sound(lambda k: attempt(k, Path(scratch) / f"attempt{k}"), misses,
+                                     redraw["max_attempts"])
+if result is None:
+    raise RuntimeError(f"x={x} seed={seed}: none of {len(history)} a-Si cells had a free Si-Si bond for each of its "
+                       f"{oxidation.n_oxygen} O (md.oxidation); raise md.max_attempts or melt-quench this composition")
+final, trace, log_text = result
 if redraw["max_attempts"] > 1:
     log.info("kept attempt %d of %d made (misses per attempt: %s)", k, len(history), [len(h) for h in history])
 

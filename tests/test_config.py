@@ -28,7 +28,8 @@ def test_default_and_paper_configs_pass(default_config):
     validate(merged, SCHEMA)
     check_config(merged)
     assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * 5 == 5290
-    assert merged["md"]["oxidation"]["template_ensemble"] == "npt" and merged["md"]["oxidation"]["compositions"]
+    oxidation = merged["md"]["oxidation"]
+    assert oxidation["template_ensemble"] == "npt" and "1.00" in oxidation["compositions"] and "2.00" not in oxidation["compositions"]
     merged = merged_over(default_config, "config_medium.yaml")
     validate(merged, SCHEMA)
     check_config(merged)

@@ -205,12 +205,13 @@ def test_oxidation_settings_are_checked_against_the_compositions():
     from siox_xanes.config import ConfigError, check_config
 
     cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
-    cfg["md"]["oxidation"] = {**(cfg["md"].get("oxidation") or {}), "compositions": ["1.00", "3.00", "2.00"],
+    cfg["structures"]["compositions"]["1.75"] = {"Si": 8, "O": 17}  # beyond SiO2
+    cfg["md"]["oxidation"] = {**(cfg["md"].get("oxidation") or {}), "compositions": ["1.00", "3.00", "2.00", "1.75"],
                               "step_x": 0.125, "anneal_temperature_K": 300, "anneal_ps": 1, "cool_ps": 1, "offset_A": 0.5}
     with pytest.raises(ConfigError) as err:
         check_config(copy.deepcopy(cfg))
-    assert "'3.00' is no composition" in str(err.value) and "'2.00' has O >= 2 Si" in str(err.value)
-    assert "'1.00'" not in str(err.value)
+    assert "'3.00' is no composition" in str(err.value) and "'1.75' has O > 2 Si" in str(err.value)
+    assert "'1.00'" not in str(err.value) and "'2.00'" not in str(err.value)  # SiO2 takes every bond
 
 
 @pytest.mark.slow
@@ -253,6 +254,10 @@ def test_a_cell_is_drawn_again_until_it_is_sound():
     flags = {"cell0": ["a", "b"], "cell1": ["a"], "cell2": ["b"]}
     assert first_sound(make, flags.get, 3)[:2] == ("cell1", 1)
     assert first_sound(make, flags.get, 1)[:2] == ("cell0", 0)
+    # a draw that cannot be finished (None) is never kept
+    unfinished = {None: ["too few bonds"], "cell1": ["a", "b"], "cell2": []}
+    assert first_sound(lambda k: None if k == 0 else f"cell{k}", unfinished.get, 2) == ("cell1", 1, [["too few bonds"], ["a", "b"]])
+    assert first_sound(lambda k: None, unfinished.get, 2)[:2] == (None, None)
     with pytest.raises(ValueError, match="max_attempts"):
         first_sound(make, flags.get, 0)
     # the first draw is the cell's draw of before (same streams), later draws differ

@@ -243,18 +243,19 @@ def velocity_seed(seed: int, x_key: str, attempt: int = 0) -> int:
 
 
 def first_sound(make, misses, max_attempts: int):
-    """Draw a cell up to ``max_attempts`` times: ``make(k)`` makes attempt k, ``misses(cell)``
-    lists the bounds it misses. Returns (cell, attempt, misses of every attempt made): the
-    first cell that misses nothing, else the one that misses fewest (the earliest of those)."""
+    """Draw a cell up to ``max_attempts`` times: ``make(k)`` makes attempt k (None: a draw
+    that cannot be finished), ``misses(cell)`` lists the bounds it misses. Returns (cell,
+    attempt, misses of every attempt made): the first cell that misses nothing, else the
+    one that misses fewest (the earliest of those); (None, None, ...) if no draw finished."""
     if max_attempts < 1:
         raise ValueError(f"md.max_attempts: {max_attempts}, expected >= 1")
-    best, history = None, []
+    best, history = (None, None), []
     for k in range(max_attempts):
         cell = make(k)
         history.append(list(misses(cell)))
-        if best is None or len(history[-1]) < len(history[best[1]]):
+        if cell is not None and (best[1] is None or len(history[-1]) < len(history[best[1]])):
             best = (cell, k)
-        if not history[-1]:
+        if cell is not None and not history[-1]:
             break
     return best[0], best[1], history
 

@@ -81,6 +81,11 @@ def si_si_bonds(atoms, si_si_cutoff: float, si_o_cutoff: float) -> tuple[np.ndar
     return i[free], j[free], d[free]
 
 
+class TooFewBonds(ValueError):
+    """The a-Si cell has fewer free Si-Si bonds than O to insert (a coordination defect
+    costs a bond: at O = 2 Si every bond of a fully fourfold network is needed)."""
+
+
 DIRECTIONS_TRIED = 12  # random directions across a bond; the O takes the one farthest from other O
 
 
@@ -97,7 +102,7 @@ def insert_oxygen(atoms, n_new: int, rng: np.random.Generator, si_si_cutoff: flo
 
     i, j, d = si_si_bonds(atoms, si_si_cutoff, si_o_cutoff)
     if n_new > len(i):
-        raise ValueError(
+        raise TooFewBonds(
             f"md.oxidation: {n_new} O to insert but the cell has only {len(i)} free Si-Si bonds "
             f"shorter than {si_si_cutoff} A (too much O for this a-Si network)"
         )
