@@ -16,7 +16,7 @@ the config's protocol:
   goes into random Si-Si bonds as ``md.oxidation`` says (structures.oxidation; its
   settings from the config, the composition list aside).
 
-    .venv/bin/python bench/glass_protocols.py [--x 0.50 1.00 1.50] [--variants config nvt nvt_fixed] [--seed 1] [--keep DIR]
+    .venv/bin/python bench/glass_protocols.py [--x 0.50 1.00 1.50] [--variants config nvt nvt_fixed] [--seed 1] [--attempt 0] [--keep DIR]
 
 The potential's cut-offs follow the config's ``md.tersoff_cutoffs_A`` (null: the file's).
 """
@@ -56,13 +56,13 @@ def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
     raise ValueError(f"unknown variant '{name}'")
 
 
-def grown_from_si(counts, lattice, seed, xk, protocol, cfg, scratch):
+def grown_from_si(counts, lattice, seed, xk, protocol, cfg, scratch, attempt=0):
     """The composition's Si melt-quenched alone, then oxidised (workflow's functions; the
-    config's md.oxidation settings whether or not it lists xk)."""
+    config's md.oxidation settings whether or not it lists xk), as the cell's ``attempt``."""
     md, oxidation = cfg["md"], Oxidation(**oxidation_settings(cfg, xk))
     protocol = oxidation.template_protocol(protocol)
     a_si, _, _ = melt_quench(build_network(counts["Si"], 0, lattice, seed, xk), protocol, md["potential"], scratch)
-    return grow_from_si(a_si, oxidation, protocol, md["potential"], scratch, seed, xk)[0]
+    return grow_from_si(a_si, oxidation, protocol, md["potential"], scratch, seed, xk, attempt=attempt)[0]
 
 
 def main():
@@ -71,29 +71,30 @@ def main():
     ap.add_argument("--x", nargs="+", default=None, help="compositions (config keys); default: all")
     ap.add_argument("--variants", nargs="+", default=["config", "nvt", "nvt_fixed"])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--attempt", type=int, default=0,
+                    help="the cell's k-th draw (md.max_attempts: velocity seed and O insertion stream)")
     ap.add_argument("--keep", help="folder for the final structures (extended XYZ), for a closer look")
     args = ap.parse_args()
     cfg = yaml.safe_load(Path(args.config).read_text())
     md, bounds = cfg["md"], dict(cfg["validation"]["bounds"])
-    bounds["density_g_cm3"] = tuple(bounds["density_g_cm3"])
     lattice = lattice_from_config(cfg["structures"]["lattice"])
     print(f"{'x':>5s} {'variant':>10s} {'atoms':>5s} {'rho':>6s} {'target':>6s} {'4-fold':>6s} {'Si/O':>5s} {'O-O':>4s} {'s':>5s}  flags")
     for xk in args.x or list(cfg["structures"]["compositions"]):
         counts = cfg["structures"]["compositions"][xk]
         atoms = build_network(counts["Si"], counts["O"], lattice, args.seed, xk)
-        base = MeltQuench.from_md_config(md, velocity_seed(args.seed, xk))
+        base = MeltQuench.from_md_config(md, velocity_seed(args.seed, xk, args.attempt))
         for name in args.variants:
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
                 if name == "oxidised":
-                    final = grown_from_si(counts, lattice, args.seed, xk, base, cfg, Path(tmp))
+                    final = grown_from_si(counts, lattice, args.seed, xk, base, cfg, Path(tmp), args.attempt)
                 else:
                     final, _, _ = melt_quench(atoms, variant(base, name, float(xk), md), md["potential"], Path(tmp))
             if args.keep:
                 from siox_xanes.io import write_structure
 
                 write_structure(Path(args.keep) / f"x{xk}_{name}.extxyz", final)
-            r = validate_cell(final, cfg["validation"]["cutoffs"], Soundness(**bounds))
+            r = validate_cell(final, cfg["validation"]["cutoffs"], Soundness.from_mapping(bounds))
             per_o = r["mean_si_per_o"]
             print(f"{xk:>5s} {name:>10s} {len(final):5d} {r['density_g_cm3']:6.3f} "
                   f"{volume_additive_density(float(xk), md['nvt_density_end_members_g_cm3']):6.3f} "
