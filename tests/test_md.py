@@ -265,3 +265,44 @@ def test_a_cell_is_drawn_again_until_it_is_sound():
     assert np.array_equal(composition_seed(3, "0.50", stream=1, attempt=0).generate_state(2), first)
     assert not np.array_equal(composition_seed(3, "0.50", stream=1, attempt=1).generate_state(2), first)
     assert velocity_seed(3, "0.50", 0) == velocity_seed(3, "0.50") != velocity_seed(3, "0.50", 1)
+
+
+@pytest.mark.slow
+def test_the_melt_quench_rule_grows_and_redraws_a_cell(tmp_path):
+    """Rule melt_quench through Snakemake and LAMMPS, on a grown SiO cell whose density
+    bound no draw can meet: every allowed draw is made (each with its own velocity seed),
+    the one kept is recorded, and validate_cell flags it; with a bound the first draw
+    meets, one draw is made."""
+    import json
+    import re
+
+    import yaml
+
+    from conftest import run_snakemake, tiny_workdir
+    from siox_xanes.io import read_structure
+
+    work = tiny_workdir(tmp_path / "run")
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["structures"]["compositions"] = {"1.00": {"Si": 8, "O": 8}}
+    config["md"].update(max_attempts=3, oxidation={"compositions": ["1.00"], "step_x": 0.5, "anneal_temperature_K": 300,
+                                                   "anneal_ps": 0.5, "cool_ps": 0.5, "offset_A": 0.5,
+                                                   "template_ensemble": "nvt"})
+    config["validation"]["density_by_composition"] = {"1.00": [9.0, 10.0]}
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    cell = "results/structures/x1.00/seed7"
+    run_snakemake(["--cores", "1", f"{cell}/validation.json"], cwd=work)
+    log = (work / "logs/melt_quench/x1.00_seed7.log").read_text()
+    assert [f"attempt {k}:" in log for k in range(4)] == [True, True, True, False]
+    misses = json.loads(re.search(r"misses per attempt: (\[.*\])", log).group(1))
+    atoms = read_structure(work / cell / "quenched.extxyz")
+    assert len(misses) == 3 and min(misses) >= 1 and atoms.info["md_attempt"] == misses.index(min(misses))
+    assert atoms.get_chemical_symbols() == ["Si"] * 8 + ["O"] * 8
+    assert json.loads((work / cell / "validation.json").read_text())["flags"]
+    # bounds the first draw meets: the same cell is redone (the bounds choose it), in one draw
+    config["validation"]["density_by_composition"] = {"1.00": [0.1, 10.0]}
+    config["validation"]["bounds"].update(min_fraction_si_fourfold=0.0, max_mean_si_per_o=9.0, max_o_o_bonds=99)
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    run_snakemake(["--cores", "1", f"{cell}/validation.json"], cwd=work)
+    log = (work / "logs/melt_quench/x1.00_seed7.log").read_text()
+    assert "attempt 0:" in log and "attempt 1:" not in log
+    assert read_structure(work / cell / "quenched.extxyz").info["md_attempt"] == 0
