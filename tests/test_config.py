@@ -33,7 +33,7 @@ def test_default_and_paper_configs_pass(default_config):
     merged = merged_over(default_config, "config_medium.yaml")
     validate(merged, SCHEMA)
     check_config(merged)
-    assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 715
+    assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 735
 
 
 def test_misspelled_key_is_rejected_by_the_schema(default_config):
