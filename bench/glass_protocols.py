@@ -59,10 +59,8 @@ def variant(base: MeltQuench, name: str, x: float, md: dict) -> MeltQuench:
 def grown_from_si(counts, lattice, seed, xk, protocol, cfg, scratch, attempt=0):
     """The composition's Si melt-quenched alone, then oxidised (workflow's functions; the
     config's md.oxidation settings whether or not it lists xk), as the cell's ``attempt``."""
-    md, oxidation = cfg["md"], Oxidation(**oxidation_settings(cfg, xk))
-    protocol = oxidation.template_protocol(protocol)
-    a_si, _, _ = melt_quench(build_network(counts["Si"], 0, lattice, seed, xk), protocol, md["potential"], scratch)
-    return grow_from_si(a_si, oxidation, protocol, md["potential"], scratch, seed, xk, attempt=attempt)[0]
+    return grow_from_si(build_network(counts["Si"], 0, lattice, seed, xk), Oxidation(**oxidation_settings(cfg, xk)),
+                        protocol, cfg["md"]["potential"], scratch, seed, xk, attempt=attempt)[0]
 
 
 def main():
@@ -76,7 +74,7 @@ def main():
     ap.add_argument("--keep", help="folder for the final structures (extended XYZ), for a closer look")
     args = ap.parse_args()
     cfg = yaml.safe_load(Path(args.config).read_text())
-    md, bounds = cfg["md"], dict(cfg["validation"]["bounds"])
+    md, bounds = cfg["md"], cfg["validation"]["bounds"]
     lattice = lattice_from_config(cfg["structures"]["lattice"])
     print(f"{'x':>5s} {'variant':>10s} {'atoms':>5s} {'rho':>6s} {'target':>6s} {'4-fold':>6s} {'Si/O':>5s} {'O-O':>4s} {'s':>5s}  flags")
     for xk in args.x or list(cfg["structures"]["compositions"]):

@@ -31,24 +31,20 @@ def attempt(k: int, scratch: Path):
     """Cell (x, seed) drawn the k-th time: its own velocity seed (and O insertion stream)."""
     protocol = MeltQuench(velocity_seed=velocity_seed(seed, x, k), density_g_cm3=params.density_g_cm3,
                           **protocol_settings)
-    if oxidation:
-        protocol = oxidation.template_protocol(protocol)
     log.info("attempt %d: %s, %d steps on %d MPI rank(s)", k, atoms.get_chemical_formula(), protocol.total_steps, ranks)
-    final, trace, log_text = melt_quench(atoms, protocol, potential, scratch, ranks, launcher)
     if oxidation:
-        # the melt-quench made a-Si: O goes into its bonds (siox_xanes.structures.oxidation)
-        log.info("a-Si density %.3f g/cm3; inserting %d O in steps of x <= %g",
-                 density_g_cm3(final), oxidation.n_oxygen, oxidation.step_x)
-        provenance = dict(final.info)
+        # the melt-quench makes a-Si, O goes into its bonds (siox_xanes.structures.oxidation)
         try:
-            final, oxidation_log = grow_from_si(final, oxidation, protocol, potential, scratch, seed, x, ranks,
-                                                launcher, k)
+            final, trace, log_text = grow_from_si(atoms, oxidation, protocol, potential, scratch, seed, x, ranks,
+                                                  launcher, k)
         except TooFewBonds as err:
             log.info("  cannot be finished: %s", err)
             return None
-        final.info.update(provenance)
+        log.info("a-Si density %.3f g/cm3; %d O inserted in steps of x <= %g",
+                 final.info["a_si_density_g_cm3"], oxidation.n_oxygen, oxidation.step_x)
         final.info.update({f"oxidation_{key}": v for key, v in params.oxidation.items() if not isinstance(v, dict)})
-        log_text += "\n# ---- oxidation of the a-Si cell ----\n" + oxidation_log
+    else:
+        final, trace, log_text = melt_quench(atoms, protocol, potential, scratch, ranks, launcher)
     final.info["md_attempt"] = k
     return final, trace, log_text
 

@@ -195,17 +195,24 @@ def oxidise(atoms, ox: Oxidation, potential_file: Path, scratch: Path, seed_sequ
     return final, "\n".join(logs)
 
 
-def grow_from_si(a_si, ox: Oxidation, protocol, potential: str, scratch: Path, seed: int, x_key: str,
+def grow_from_si(si_network, ox: Oxidation, protocol, potential: str, scratch: Path, seed: int, x_key: str,
                  ranks: int = 1, launcher: str = "auto", attempt: int = 0):
-    """:func:`oxidise` the a-Si cell that ``ox.template_protocol(protocol)`` (a
-    md.MeltQuench) melt-quenched for cell (seed, x): same potential and cut-offs, time
-    step, thermostat and pressure; the insertion draws from the random stream of the
-    cell's ``attempt``. Returns (final atoms, LAMMPS logs)."""
-    from .lattice import composition_seed
-    from .md import prepared_potential, velocity_seed
+    """Cell (seed, x) grown from its Si-only network: melt-quenched to a-Si by
+    ``ox.template_protocol(protocol)`` (a md.MeltQuench), then :func:`oxidise`-d with the
+    same potential and cut-offs, time step, thermostat and pressure; the insertion draws
+    from the random stream of the cell's ``attempt``. Returns (final atoms carrying the
+    melt-quench's provenance, trace of the melt-quench, LAMMPS logs); raises
+    :class:`TooFewBonds` when the a-Si cell cannot take every O."""
+    from .lattice import composition_seed, density_g_cm3
+    from .md import melt_quench, prepared_potential, velocity_seed
 
     scratch = Path(scratch)
-    return oxidise(a_si, ox, prepared_potential(potential, protocol.tersoff_cutoffs_A, scratch), scratch / "oxidation",
-                   composition_seed(seed, x_key, stream=2, attempt=attempt), velocity_seed(seed, x_key, attempt),
-                   protocol.timestep_fs,
-                   protocol.tdamp_ps, protocol.pressure_atm, ranks, launcher)
+    template = ox.template_protocol(protocol)
+    a_si, trace, log_text = melt_quench(si_network, template, potential, scratch, ranks, launcher)
+    final, oxidation_log = oxidise(
+        a_si, ox, prepared_potential(potential, template.tersoff_cutoffs_A, scratch), scratch / "oxidation",
+        composition_seed(seed, x_key, stream=2, attempt=attempt), velocity_seed(seed, x_key, attempt),
+        template.timestep_fs, template.tdamp_ps, template.pressure_atm, ranks, launcher)
+    final.info.update(a_si.info)
+    final.info["a_si_density_g_cm3"] = density_g_cm3(a_si)
+    return final, trace, log_text + "\n# ---- oxidation of the a-Si cell ----\n" + oxidation_log
