@@ -74,6 +74,44 @@ if RELEASE_BATCHES and not workflow.remote_exec:
         file=sys.stderr,
     )
 
+# A preset that learns from a published release (dataset.from_release) takes the cubes,
+# the references' spectra, the alignment and the structure table from its folder and runs
+# no structure, DFT or dataset job; rule data_release (release.publish) writes such a folder.
+DATASET_RELEASE = config["dataset"].get("from_release")
+RELEASE_PUBLISH = (config.get("release") or {}).get("publish")
+
+
+def release_file(folder, key):
+    """File ``key`` of layout.RELEASE_FILES in a release folder (relative to the repository)."""
+    return repository_file(f"{folder}/{layout.RELEASE_FILES[key]}")
+
+
+if DATASET_RELEASE:
+    _absent = [
+        release_file(DATASET_RELEASE, k)
+        for k in (
+            "sites",
+            "systems",
+            "reference_spectra",
+            "alignment",
+            "validation_compositions",
+            "provenance",
+        )
+        if not os.path.isfile(release_file(DATASET_RELEASE, k))
+    ]
+    if _absent:
+        raise WorkflowError(
+            f"dataset.from_release {DATASET_RELEASE}: {', '.join(_absent)} not found "
+            "(a folder written by rule data_release expected)"
+        )
+
+
+def dataset_input(key, produced):
+    """An input of the learning and report stages: the workflow's own output ``produced``,
+    or the release's file ``key`` when the dataset comes from a release."""
+    return release_file(DATASET_RELEASE, key) if DATASET_RELEASE else produced
+
+
 STRUCTURES = config["structures"]
 MD = config["md"]
 XANES = config["xanes"]
@@ -192,11 +230,15 @@ def cell_bounds(wildcards):
 
 def md_redraw(wildcards):
     """How a cell that misses the bounds is drawn again: None with one draw (md.max_attempts
-    1, the paper's way), so that such cells keep their recorded params."""
-    if MD.get("max_attempts", 1) == 1:
+    1, the paper's way), so that such cells keep their recorded params. A composition of
+    md.max_attempts_by_composition has its own number of draws."""
+    attempts = MD.get("max_attempts_by_composition", {}).get(
+        wildcards.x, MD.get("max_attempts", 1)
+    )
+    if attempts == 1:
         return None
     return {
-        "max_attempts": MD["max_attempts"],
+        "max_attempts": attempts,
         "cutoffs": config["validation"]["cutoffs"],
         "bounds": cell_bounds(wildcards),
     }

@@ -12,7 +12,7 @@ wildcard_constraints:
 
 rule train_model:
     input:
-        sites=rules.dataset_cubes.output.sites,
+        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
     output:
         model=layout.MODEL,
         predictions=layout.PREDICTIONS,
@@ -40,7 +40,7 @@ rule train_model:
 
 rule linear_baseline:
     input:
-        sites=rules.dataset_cubes.output.sites,
+        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
     output:
         metrics=layout.BASELINE_METRICS,
     log:
@@ -55,7 +55,7 @@ rule linear_baseline:
 
 rule averaged_evaluation:
     input:
-        systems=rules.dataset_cubes.output.systems,
+        systems=dataset_input("systems", rules.dataset_cubes.output.systems),
         valence=layout.MODEL.replace("{target}", "valence"),
         rdf=layout.MODEL.replace("{target}", "rdf"),
     output:
@@ -71,9 +71,11 @@ rule averaged_evaluation:
 
 rule train_predictor:
     input:
-        sites=rules.dataset_cubes.output.sites,
-        systems=rules.dataset_cubes.output.systems,
-        spectra=rules.align_spectra.output.spectra,
+        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        systems=dataset_input("systems", rules.dataset_cubes.output.systems),
+        spectra=dataset_input("reference_spectra", rules.align_spectra.output.spectra),
+        # the full window's CV picks each target's network
+        selection=expand(layout.METRICS, window=layout.FULL_WINDOW, target=TARGETS),
     output:
         predictor=layout.PREDICTOR,
         evaluation=layout.PREDICTOR_EVALUATION,
@@ -89,10 +91,9 @@ rule train_predictor:
         runtime=240,
         mem_mb=8000,
     params:
-        # the paper's architectures (first candidates) with the training settings
-        learning=lambda wc: {
+        learning={
             "training": LEARNING["training"],
-            "candidates": {t: LEARNING["candidates"][t][:1] for t in TARGETS},
+            "candidates": {t: LEARNING["candidates"][t] for t in TARGETS},
         },
         normalisation=config["normalisation"],
         uncertainty=config["uncertainty"],
@@ -102,7 +103,7 @@ rule train_predictor:
 
 rule evaluate_splits:
     input:
-        sites=rules.dataset_cubes.output.sites,
+        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
         # the full window's CV picks the network that every split evaluates
         selection=layout.METRICS.replace("{window}", layout.FULL_WINDOW),
     output:

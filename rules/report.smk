@@ -11,7 +11,16 @@ report: "../report/workflow.rst"
 
 rule figure:
     input:
-        unpack(lambda wc: {key: input_path(key) for key in FIGURE_INPUTS[wc.fig]}),
+        unpack(
+            lambda wc: {
+                key: (
+                    dataset_input(key, input_path(key))
+                    if key == "systems"
+                    else input_path(key)
+                )
+                for key in FIGURE_INPUTS[wc.fig]
+            }
+        ),
     output:
         png=report(
             "results/figures/{fig}.png",
@@ -34,17 +43,25 @@ rule figure:
 
 rule reproduction_report:
     input:
+        **(
+            {"release": release_file(DATASET_RELEASE, "provenance")}
+            if DATASET_RELEASE
+            else {}
+        ),
         paper=repository_file("reference/paper_numbers.yaml"),
         metrics=expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
         baseline=layout.BASELINE_METRICS.format(window=layout.FULL_WINDOW),
         averaged=layout.AVERAGED_METRICS.format(window=layout.FULL_WINDOW),
-        alignment=rules.align_spectra.output.alignment,
-        compositions=rules.structure_report.output.compositions,
-        sites=rules.dataset_cubes.output.sites,
-        systems=rules.dataset_cubes.output.systems,
+        alignment=dataset_input("alignment", rules.align_spectra.output.alignment),
+        compositions=dataset_input(
+            "validation_compositions", rules.structure_report.output.compositions
+        ),
+        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        systems=dataset_input("systems", rules.dataset_cubes.output.systems),
         predictor=rules.train_predictor.output.evaluation,
         splits=expand(rules.evaluate_splits.output.splits, target=TARGETS),
         figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
+        # a dataset from a release: the settings that made it are the release's
     output:
         report="results/report.md",
     log:

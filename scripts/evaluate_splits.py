@@ -13,13 +13,12 @@ from siox_xanes.joblog import start
 from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.evaluation import evaluate_splits, learning_curve
 from siox_xanes.learning.nets import net_config
-from siox_xanes.learning.training import target_values, window_mask
+from siox_xanes.learning.training import selected_candidate, target_values, window_mask
 
 log = start(snakemake)
 torch.set_num_threads(snakemake.threads)
 params, out, target = snakemake.params, snakemake.output, snakemake.wildcards.target
-cv = json.loads(Path(snakemake.input.selection).read_text()).get("cv") or []
-chosen = min(cv, key=lambda row: row["mean_rmse"])["candidate"] if cv else 0
+chosen = selected_candidate(json.loads(Path(snakemake.input.selection).read_text()))
 cfg = net_config(params.candidates[chosen], params.training)
 with xr.open_dataset(snakemake.input.sites) as ds:
     ds = ds.load()

@@ -19,10 +19,17 @@ for path in inp.metrics:
     m = json.loads(Path(path).read_text())
     metrics[f"{m['target']}/{m['window']}"] = m
 density = pd.read_csv(inp.compositions).set_index("x")["density_g_cm3_mean"].to_dict()
+# A dataset from a release was made with the release's settings; the learning is this run's.
+config, release = snakemake.config, None
+if "release" in inp.keys():
+    made_by = json.loads(Path(inp.release).read_text())
+    release = {"folder": snakemake.config["dataset"]["from_release"], "commit": made_by["workflow"]["commit"],
+               "counts": made_by["counts"]}
+    config = {**made_by["config"], **{k: snakemake.config[k] for k in ("learning", "normalisation", "uncertainty")}}
 with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as systems:
     split = sites["split"].values
     ctx = {
-        "config": snakemake.config, "metrics": metrics, "ablation": snakemake.params.ablation,
+        "config": config, "release": release, "metrics": metrics, "ablation": snakemake.params.ablation,
         "baseline": json.loads(Path(inp.baseline).read_text()),
         "averaged": json.loads(Path(inp.averaged).read_text()),
         "alignment": json.loads(Path(inp.alignment).read_text()),

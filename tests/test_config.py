@@ -34,6 +34,24 @@ def test_default_and_paper_configs_pass(default_config):
     validate(merged, SCHEMA)
     check_config(merged)
     assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 735
+    assert merged["release"]["publish"] == "data/siox-medium-v1"
+    quicklook = merged_over(default_config, "config_quicklook.yaml")
+    validate(quicklook, SCHEMA)
+    check_config(quicklook)
+    assert quicklook["dataset"]["from_release"] == merged["release"]["publish"]  # learns from what medium publishes
+
+
+def test_a_missing_release_stops_before_any_job(tmp_path):
+    import yaml
+
+    from conftest import run_snakemake
+
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    (tmp_path / "look.yaml").write_text(yaml.safe_dump({"dataset": {"from_release": str(tmp_path / "no_release")}}))
+    proc = run_snakemake(["-n", "--cores", "1", "--configfile", "config.yaml", "look.yaml"], cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert "dataset.from_release" in message and "spectra_sites.nc" in message and "not found" in message
 
 
 def test_misspelled_key_is_rejected_by_the_schema(default_config):

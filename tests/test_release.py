@@ -120,3 +120,80 @@ def test_the_command_line(run, tmp_path, capsys):
     (batches / INDEX).write_text("{")
     assert cli(["release", "restore", str(batches)]) == 2
     assert "index.json: not a batch index" in capsys.readouterr().err
+
+
+# --- the published release's files (siox_xanes.release.publish) ---
+
+def site_files(root, cell, site, energies, delta=42.0, drop=None):
+    """A site's spectrum.csv and site.json as rule core_hole_xanes writes them."""
+    import numpy as np
+    import pandas as pd
+
+    from siox_xanes.release.publish import SITE_SCALARS
+
+    folder = root / cell / f"site{site}"
+    folder.mkdir(parents=True)
+    mu = np.linspace(0.0, 1.0, len(energies))
+    pd.DataFrame({"energy_rel_eV": energies, "energy_abs_unshifted_eV": energies + 1850.0,
+                  "mu_x": mu, "mu_y": mu, "mu_z": mu, "mu_mean": mu}).to_csv(folder / "spectrum.csv", index=False)
+    info = {"cell": cell, "site": site, **{k: 1.0 for k in SITE_SCALARS}, "delta_scf_eV": delta}
+    info.pop(drop, None)
+    (folder / "site.json").write_text(json.dumps(info))
+    return folder / "spectrum.csv", folder / "site.json"
+
+
+def test_raw_spectra_keep_each_site_on_xspectras_grid(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from siox_xanes.release.publish import raw_spectra, write_netcdf
+
+    grid = np.linspace(-10, 50, 7)
+    sites = [site_files(tmp_path, "x1.00_seed1", 3, grid, delta=41.5), site_files(tmp_path, "ref_alpha_quartz", 0, grid)]
+    ds = raw_spectra(sites, atomic_correction_eV=1809.5, global_shift_eV=-13.2)
+    assert ds.sizes == {"site": 2, "energy_rel": 7}
+    assert list(ds["cell"].values) == ["x1.00_seed1", "ref_alpha_quartz"] and list(ds["atom_index"].values) == [3, 0]
+    assert ds["x"].values[0] == 1.0 and np.isnan(ds["x"].values[1])
+    assert float(ds["delta_scf_eV"][0]) == 41.5 and ds.attrs["global_shift_eV"] == -13.2
+    write_netcdf(ds, tmp_path / "raw.nc")
+    with xr.open_dataset(tmp_path / "raw.nc") as back:
+        assert back["mu_mean"].encoding["zlib"] and np.allclose(back["mu_mean"].values, ds["mu_mean"].values)
+
+
+def test_raw_spectra_name_the_site_that_breaks_the_release(tmp_path):
+    import numpy as np
+
+    from siox_xanes.release.publish import ReleaseInputError, raw_spectra
+
+    good = site_files(tmp_path, "x1.00_seed1", 3, np.linspace(-10, 50, 7))
+    other_grid = site_files(tmp_path, "x1.00_seed1", 4, np.linspace(-10, 40, 7))
+    with pytest.raises(ReleaseInputError, match=r"site4/spectrum.csv: energy_rel_eV grid differs"):
+        raw_spectra([good, other_grid], 1809.5, 0.0)
+    no_delta = site_files(tmp_path, "x1.00_seed1", 5, np.linspace(-10, 50, 7), drop="delta_scf_eV")
+    with pytest.raises(ReleaseInputError, match=r"site5/site.json: fields \['delta_scf_eV'\] missing"):
+        raw_spectra([good, no_delta], 1809.5, 0.0)
+
+
+def test_bader_table_and_structures_of_a_release(tmp_path):
+    from ase.build import bulk
+
+    from siox_xanes.release.publish import ReleaseInputError, bader_table, read_structures, write_structures
+
+    (tmp_path / "a.csv").write_text("cell,atom_index,symbol,bader_charge\nx0.00_seed1,0,Si,0.01\n")
+    (tmp_path / "b.csv").write_text("cell,atom_index,symbol,bader_charge\nx2.00_seed1,0,Si,3.2\nx2.00_seed1,1,O,-1.6\n")
+    table = bader_table([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert list(table["cell"]) == ["x0.00_seed1", "x2.00_seed1", "x2.00_seed1"]
+    (tmp_path / "c.csv").write_text("cell,atom_index,charge\nx1.00_seed1,0,1.0\n")
+    with pytest.raises(ReleaseInputError, match=r"c.csv: columns \['symbol', 'bader_charge'\] missing"):
+        bader_table([tmp_path / "c.csv"])
+    si = bulk("Si", "diamond", a=5.431, cubic=True)
+    write_structures(tmp_path / "s.extxyz.xz", {"ref_diamond_si": si, "x0.00_seed1": si * (1, 1, 2)})
+    back = read_structures(tmp_path / "s.extxyz.xz")
+    assert list(back) == ["ref_diamond_si", "x0.00_seed1"] and len(back["x0.00_seed1"]) == 16
+    assert abs(back["ref_diamond_si"].cell[0, 0] - 5.431) < 1e-9
+
+
+def test_git_state_outside_a_checkout(tmp_path):
+    from siox_xanes.release.publish import git_state
+
+    assert git_state(tmp_path)["commit"].startswith("unknown")

@@ -73,6 +73,9 @@ def test_tiny_workflow_end_to_end(tiny_local_run):
 
     import xarray as xr
 
+    from siox_xanes.layout import RELEASE_FILES
+    from siox_xanes.release.publish import read_structures
+
     with xr.open_dataset(res / "xanes/spectra_on_grid.nc") as ds:
         assert ds.sizes == {"spectrum": 5, "energy": 256}  # one site per glass, 1 + 2 of the references
         assert float(ds["mu"].min()) >= 0 and float(ds["mu"].max()) > 0
@@ -85,6 +88,32 @@ def test_tiny_workflow_end_to_end(tiny_local_run):
     assert (bader[bader.symbol == "Si"].bader_charge > 2.0).all() and (bader[bader.symbol == "O"].bader_charge < -1.0).all()
     assert (res / "figures/fig_s1_references.png").stat().st_size > 5000
     assert not list(res.rglob("*.cube"))  # densities are temporary
+    # The data release of the run: besides rule data_release, only the references' Bader
+    # charges (and their ground states) are missing for it.
+    release = tmp_path / "release"
+    (tmp_path / "publish.yaml").write_text(yaml.safe_dump({"release": {"publish": str(release)}}))
+    run(["--cores", "2", *[f"release/{f}" for f in RELEASE_FILES.values()],
+         "--allowed-rules", "data_release", "bader_charges", "ground_state", "--configfile", "config.yaml", "publish.yaml"],
+        cwd=tmp_path)
+    with xr.open_dataset(release / RELEASE_FILES["raw_spectra"]) as raw:
+        assert raw.sizes == {"site": 5, "energy_rel": 600}  # xspectra's own grid, every site of the run
+        assert raw["mu_mean"].encoding["zlib"]
+        glass = raw.sel(site=raw["cell"] == "x2.00_seed7")
+        with xr.open_dataset(res / "dataset/spectra_sites.nc") as cube:
+            want = cube.sel(site=cube["cell"] == "x2.00_seed7")
+            assert float(glass["delta_scf_eV"][0]) == pytest.approx(float(want["delta_scf"][0]))
+            assert float(glass["onset_unshifted_eV"][0] + raw.attrs["global_shift_eV"]) == pytest.approx(float(want["onset"][0]))
+    with xr.open_dataset(release / RELEASE_FILES["reference_spectra"]) as refs:
+        assert sorted(set(refs["cell"].values)) == ["ref_alpha_quartz", "ref_diamond_si"]
+    structures = read_structures(release / RELEASE_FILES["structures"])
+    assert set(structures) == {"x0.00_seed7", "x2.00_seed7", "ref_alpha_quartz", "ref_diamond_si"}
+    assert len(structures["x2.00_seed7"]) == 27
+    charges = pd.read_csv(release / RELEASE_FILES["bader"])
+    assert len(charges[charges.cell == "x2.00_seed7"]) == 27
+    record = json.loads((release / RELEASE_FILES["provenance"]).read_text())
+    assert len(record["workflow"]["commit"]) == 40 and record["versions"]["quantum_espresso"][0].startswith("PWSCF v.")
+    assert record["pseudopotentials"]["Si_hole"]["sha256"] and record["config"]["release"]["publish"] == str(release)
+    assert record["counts"]["glass_sites"] == 2 and record["counts"]["cells"] == 2
     # Same config, same structures: rerun from scratch reproduces the cell exactly.
     first = (res / "structures/x2.00/seed7/quenched.extxyz").read_text()
     run(["--cores", "2", "--forcerun", "random_network", "--", "results/structures/x2.00/seed7/quenched.extxyz"], cwd=tmp_path)
@@ -92,9 +121,10 @@ def test_tiny_workflow_end_to_end(tiny_local_run):
 
 
 @pytest.mark.slow
-def test_learning_rules_on_a_synthetic_cube(tmp_path):
-    """train_model, linear_baseline, averaged_evaluation and train_predictor through Snakemake
-    on a SYNTHETIC TEST FIXTURE cube (tests/test_learn.py), the upstream rules not allowed to run."""
+def test_quick_look_learns_from_a_release(tmp_path):
+    """A preset with dataset.from_release runs the learning, the figures, the report and
+    ship_models on a release folder, here holding a SYNTHETIC TEST FIXTURE cube
+    (tests/test_learn.py): no structure, DFT or dataset job is part of its DAG."""
     import json
 
     import numpy as np
@@ -104,6 +134,7 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
     from test_learn import GRID, R, synthetic_fixture
 
     from siox_xanes.dataset.cubes import add_normalised
+    from siox_xanes.layout import RELEASE_FILES
     from siox_xanes.measured.normalise import Normalisation
 
     mu, q, rdf, n_o = synthetic_fixture(n=300, seed=4)
@@ -128,21 +159,30 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
     config = yaml.safe_load((ROOT / "tests/data/config_tiny.yaml").read_text())
     norm = Normalisation.from_config(config["normalisation"])
     sites, systems = add_normalised(sites, norm), add_normalised(systems, norm)
-    (tmp_path / "results/dataset").mkdir(parents=True)
-    sites.to_netcdf(tmp_path / "results/dataset/spectra_sites.nc")
-    systems.to_netcdf(tmp_path / "results/dataset/spectra_systems.nc")
+    release = tmp_path / "release"
+    release.mkdir()
+    sites.to_netcdf(release / RELEASE_FILES["sites"])
+    systems.to_netcdf(release / RELEASE_FILES["systems"])
     # the aligned spectra of the references, which the predictor keeps for energy alignment
-    (tmp_path / "results/xanes").mkdir(parents=True)
     xr.Dataset({"mu": (("spectrum", "energy"), mu[[int(np.argmax(n_o)), int(np.argmin(n_o))]])},
                coords={"energy": GRID, "cell": ("spectrum", ["ref_alpha_quartz", "ref_diamond_si"])}
-               ).to_netcdf(tmp_path / "results/xanes/spectra_on_grid.nc")
+               ).to_netcdf(release / RELEASE_FILES["reference_spectra"])
+    (release / RELEASE_FILES["alignment"]).write_text(json.dumps({"global_shift_eV": -13.2, "references": {
+        name: {"computed_main_peak_eV": peak, "computed_onset_eV": peak - 3.0, "experiment_main_peak_eV": peak}
+        for name, peak in (("alpha_quartz", 1846.0), ("diamond_si", 1840.0))}}))
+    pd.DataFrame({"x": np.arange(9) * 0.25, "density_g_cm3_mean": 2.2}).to_csv(
+        release / RELEASE_FILES["validation_compositions"], index=False)
+    (release / RELEASE_FILES["provenance"]).write_text(json.dumps(
+        {"workflow": {"commit": "0123456789abcdef"}, "counts": {"glass_sites": n}, "config": config}))
     config["learning"]["training"].update(max_epochs=200, patience=20, validation_fraction=0.1)
-    config["learning"]["candidates"]["valence"] = [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3}]
+    config["learning"]["candidates"]["valence"] = [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3},
+                                                   {"hidden": [32], "activation": "relu", "learning_rate": 1e-3}]
+    config["dataset"]["from_release"] = str(release)
     workdir_with(tmp_path, config)
-    targets = ["results/learning/window_full/averaged_metrics.json", "results/learning/window_full/valence/baseline_metrics.json",
-               "results/predictor/evaluation.json", "results/learning/evaluation/valence_splits.json"]
-    run(["--cores", "2", "--allowed-rules", "train_model", "linear_baseline", "averaged_evaluation", "train_predictor",
-         "evaluate_splits", "--", *targets], cwd=tmp_path)
+    dry = job_counts(run(["-n", "--cores", "2"], cwd=tmp_path).stdout)
+    assert not {"melt_quench", "ground_state", "core_hole_xanes", "dataset_cubes", "align_spectra"} & set(dry)
+    assert dry["train_model"] == 2 and dry["reproduction_report"] == 1
+    run(["--cores", "2"], cwd=tmp_path)
     out = tmp_path / "results/learning/window_full"
     valence = json.loads((out / "valence/metrics.json").read_text())
     baseline = json.loads((out / "valence/baseline_metrics.json").read_text())
@@ -159,4 +199,17 @@ def test_learning_rules_on_a_synthetic_cube(tmp_path):
     evaluation = json.loads((tmp_path / "results/predictor/evaluation.json").read_text())
     assert set(evaluation["coverage"]) == {"valence_sites", "rdf_sites", "valence_systems", "rdf_systems"}
     assert len(evaluation["epochs"]["valence"]) == config["uncertainty"]["ensemble_members"]
+    # the predictor's valence ensemble is the network the full window's CV chose
+    chosen = min(valence["cv"], key=lambda row: row["mean_rmse"])["candidate"]
+    assert evaluation["networks"]["valence"]["candidate"] == chosen
     assert set(pd.read_csv(tmp_path / "results/predictor/robustness.csv")["model"]) == {"augmented", "without_augmentation"}
+    report = (tmp_path / "results/report.md").read_text()
+    assert "from the data release" in report and "0123456789ab" in report
+    assert "by cell (no cell on both sides)" in report and "leave one composition out" in report
+    assert (tmp_path / "results/figures/learning_curves.png").stat().st_size > 5000
+    # the models trained on the release, shipped beside it
+    run(["--cores", "1", "ship_models"], cwd=tmp_path)
+    card = json.loads((tmp_path / "data/models/models.json").read_text())
+    assert card["trained_on"]["release"] == str(release) and card["trained_on"]["workflow"]["commit"] == "0123456789abcdef"
+    assert card["full_window_networks"]["valence"]["epochs"] == valence["epochs"]
+    assert (tmp_path / "data/models/predictor.pt").read_bytes() == (tmp_path / "results/predictor/predictor.pt").read_bytes()

@@ -60,11 +60,11 @@ def check_config(config: dict) -> None:
     md = config["md"]
     if md["final_temperature_K"] >= md["melt_temperature_K"]:
         problems.append("md.final_temperature_K: must be below md.melt_temperature_K")
-    for key in config["validation"]["density_by_composition"]:
-        if key not in config["structures"]["compositions"]:
-            problems.append(
-                f"validation.density_by_composition[{key!r}]: no such composition in structures.compositions"
-            )
+    for block, keys in (("validation.density_by_composition", config["validation"]["density_by_composition"]),
+                        ("md.max_attempts_by_composition", md.get("max_attempts_by_composition", {}))):
+        for key in keys:
+            if key not in config["structures"]["compositions"]:
+                problems.append(f"{block}[{key!r}]: no such composition in structures.compositions")
     for key in oxidised_compositions(config):
         counts = config["structures"]["compositions"].get(key)
         if counts is None:

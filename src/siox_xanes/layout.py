@@ -37,7 +37,24 @@ PREDICTOR = "results/predictor/predictor.pt"
 PREDICTOR_EVALUATION = "results/predictor/evaluation.json"
 PREDICTOR_ROBUSTNESS = "results/predictor/robustness.csv"
 SHIPPED_PREDICTOR = "data/models/predictor.pt"
+SHIPPED_MODEL = "data/models/{target}_full.pt"          # the full window's network of a target
+SHIPPED_MODELS_CARD = "data/models/models.json"         # which release, networks, epochs, test metrics
 BENCHMARKS = "benchmarks"
+
+# Files of a published data release (a folder such as data/siox-medium-v1): what rule
+# data_release writes, and what a preset with dataset.from_release learns from.
+RELEASE_FILES = {
+    "sites": "spectra_sites.nc",                    # the site cube
+    "systems": "spectra_systems.nc",                # the system cube
+    "raw_spectra": "spectra_raw.nc",                # every site on xspectra's own grid, with its Delta-SCF energies
+    "reference_spectra": "reference_spectra.nc",    # the references' aligned spectra (the predictor aligns with them)
+    "alignment": "alignment.json",
+    "structures": "structures.extxyz.xz",           # every quenched glass and reference crystal
+    "validation_cells": "validation_cells.csv",
+    "validation_compositions": "validation_by_composition.csv",
+    "bader": "bader_charges.csv",                   # every atom of every cell
+    "provenance": "provenance.json",                # commit, config, engine versions, PAW checksums
+}
 
 
 def glass_cell(x: str, seed: int | str) -> str:

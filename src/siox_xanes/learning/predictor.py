@@ -52,8 +52,9 @@ class PredictorSettings:
                    int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]))
 
 
-def paper_net_config(learning: dict, target: str) -> NetConfig:
-    """The first (paper) candidate of ``learning.candidates[target]`` with the training settings."""
+def first_net_config(learning: dict, target: str) -> NetConfig:
+    """The first candidate of ``learning.candidates[target]`` with the training settings (rule
+    train_predictor puts the network of the full window's CV there)."""
     return net_config(learning["candidates"][target][0], learning["training"])
 
 
@@ -92,7 +93,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     members, seed = settings.ensemble_members, settings.seed
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
-    cfg = {target: paper_net_config(learning, target) for target in ("valence", "rdf")}
+    cfg = {target: first_net_config(learning, target) for target in ("valence", "rdf")}
     ensembles = {}
     for target in ("valence", "rdf"):
         ensembles[target] = train_ensemble(x_aug, y[target][train][src], cfg[target], members, seed)

@@ -40,6 +40,12 @@ def grouped_metrics(y_true, y_pred, labels) -> dict:
     return out
 
 
+def selected_candidate(window_metrics: dict) -> int:
+    """Index of the candidate a window's CV chose (lowest mean RMSE; 0 without a CV: one candidate)."""
+    cv = window_metrics.get("cv") or []
+    return int(min(cv, key=lambda row: row["mean_rmse"])["candidate"]) if cv else 0
+
+
 def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> dict:
     """5-fold CV over the candidates on the train/validation part, final fit on all of it,
     metrics on the stored test part only."""

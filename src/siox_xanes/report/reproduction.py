@@ -248,6 +248,9 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         "## Dataset",
         "",
         f"- {ctx['n_sites']} site spectra ({ctx['n_train']} train/validation, {ctx['n_test']} test) from {ctx['n_systems']} cells",
+        *([f"- from the data release `{ctx['release']['folder']}` (made by the workflow at commit "
+           f"{ctx['release']['commit'][:12]}): this run computed no structure or spectrum, its settings above are the release's"]
+          if ctx.get("release") else []),
         *([f"- **{ctx['n_sites']} spectra are far too few for the learning figures to mean anything**: "
            f"this is a smoke run of the whole chain; the paper's dataset is {paper_scale(paper)}."]
           if ctx["n_sites"] < 500 else []),

@@ -1,0 +1,54 @@
+# Stage 6: a versioned data release (release.publish): the cubes, every site's raw
+# spectrum, the structures, the Bader charges and the provenance, in one folder that a
+# preset with dataset.from_release learns from without DFT; and the models trained on a
+# release, shipped beside it (rule ship_models, asked for by name).
+
+if RELEASE_PUBLISH:
+
+    rule data_release:
+        input:
+            sites=rules.dataset_cubes.output.sites,
+            systems=rules.dataset_cubes.output.systems,
+            aligned=rules.align_spectra.output.spectra,
+            alignment=rules.align_spectra.output.alignment,
+            site_spectra=rules.align_spectra.input.spectra,
+            site_records=rules.align_spectra.input.sites,
+            pseudo_manifest=rules.pseudopotentials.output.manifest,
+            validation_cells=rules.structure_report.output.cells,
+            validation_compositions=rules.structure_report.output.compositions,
+            structures=[layout.structure_path(c) for c in GLASS_CELLS + REFERENCE_CELLS],
+            bader=expand(layout.BADER_CHARGES, cell=GLASS_CELLS + REFERENCE_CELLS),
+        output:
+            **{key: release_file(RELEASE_PUBLISH, key) for key in layout.RELEASE_FILES},
+        log:
+            "logs/data_release.log",
+        conda:
+            "../envs/analysis.yaml"
+        params:
+            cells=GLASS_CELLS + REFERENCE_CELLS,
+        script:
+            "../scripts/data_release.py"
+
+
+if DATASET_RELEASE:
+
+    rule ship_models:
+        input:
+            predictor=rules.train_predictor.output.predictor,
+            evaluation=rules.train_predictor.output.evaluation,
+            models=expand(layout.MODEL, window=layout.FULL_WINDOW, target=TARGETS),
+            metrics=expand(layout.METRICS, window=layout.FULL_WINDOW, target=TARGETS),
+            provenance=release_file(DATASET_RELEASE, "provenance"),
+        output:
+            # in the working directory (the repository's data/models from its root)
+            predictor=layout.SHIPPED_PREDICTOR,
+            models=expand(layout.SHIPPED_MODEL, target=TARGETS),
+            card=layout.SHIPPED_MODELS_CARD,
+        log:
+            "logs/ship_models.log",
+        conda:
+            "../envs/ml.yaml"
+        params:
+            release=DATASET_RELEASE,
+        script:
+            "../scripts/ship_models.py"
