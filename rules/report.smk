@@ -42,6 +42,7 @@ rule figure:
 
 
 rule reproduction_report:
+    # a dataset from a release: the settings that made it are the release's (provenance.json)
     input:
         **(
             {"release": release_file(DATASET_RELEASE, "provenance")}
@@ -61,7 +62,6 @@ rule reproduction_report:
         predictor=rules.train_predictor.output.evaluation,
         splits=expand(rules.evaluate_splits.output.splits, target=TARGETS),
         figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
-        # a dataset from a release: the settings that made it are the release's
     output:
         report="results/report.md",
     log:
