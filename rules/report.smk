@@ -61,6 +61,7 @@ rule reproduction_report:
         systems=dataset_input("systems", rules.dataset_cubes.output.systems),
         predictor=rules.train_predictor.output.evaluation,
         splits=expand(rules.evaluate_splits.output.splits, target=TARGETS),
+        curves=expand(rules.evaluate_splits.output.learning_curve, target=TARGETS),
         figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
     output:
         report="results/report.md",

@@ -10,7 +10,7 @@ import yaml
 from siox_xanes.io import atomic_path
 from siox_xanes.report.reproduction import render, runtimes
 from siox_xanes.joblog import start
-from siox_xanes.layout import BENCHMARKS
+from siox_xanes.layout import BENCHMARKS, TARGETS
 
 log = start(snakemake)
 inp = snakemake.input
@@ -38,6 +38,7 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
         "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",
         "predictor": json.loads(Path(inp.predictor).read_text()),
         "splits": {s["target"]: s for s in (json.loads(Path(p).read_text()) for p in inp.splits)},
+        "curves": {t: pd.read_csv(p).to_dict("records") for t, p in zip(TARGETS, inp.curves)},
     }
 paper = yaml.safe_load(Path(inp.paper).read_text())
 text = render(paper, ctx, runtimes(BENCHMARKS), list(inp.figures))

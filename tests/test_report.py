@@ -156,3 +156,14 @@ def test_report_has_the_three_splits():
     assert "650 sites from 45 cells (the paper: 5290 spectra from 45 cells)" in text
     assert "| by cell (no cell on both sides) | 130 | 0.210 | 0.930 | 0.210 | 0.930 |" in text
     assert "x=0.00 0.300, x=0.25 0.250 e" in text
+
+
+def test_report_has_the_learning_curve_beside_the_papers_training_size():
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    curves = {"valence": [{"n_train": 52, "rmse": 0.41}, {"n_train": 520, "rmse": 0.12}],
+              "rdf": [{"n_train": 520, "rmse": 0.083}]}
+    text = render(paper, fake_context(cfg) | {"curves": curves}, [], [])
+    assert "against the training sites (the paper trains on 4232)" in text
+    assert "| 52 | 0.410 | — |" in text and "| 520 | 0.120 | 0.083 |" in text
+    assert text.index("| 52 |") < text.index("| 520 |")

@@ -206,6 +206,7 @@ def test_quick_look_learns_from_a_release(tmp_path):
     report = (tmp_path / "results/report.md").read_text()
     assert "from the data release" in report and "0123456789ab" in report
     assert "by cell (no cell on both sides)" in report and "leave one composition out" in report
+    assert "## Learning curve" in report and "the paper trains on 4232" in report
     assert (tmp_path / "results/figures/learning_curves.png").stat().st_size > 5000
     # the models trained on the release, shipped beside it
     run(["--cores", "1", "ship_models"], cwd=tmp_path)

@@ -272,6 +272,8 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         lines.append(f"| {label} | {p} | {o} |")
     if ctx.get("splits"):
         lines += ["", *splits_section(ctx["splits"], paper_scale(paper))]
+    if ctx.get("curves"):
+        lines += ["", *learning_curve_section(ctx["curves"], paper["dataset"]["split"]["train_val"])]
     if ctx.get("predictor"):
         lines += ["", *predictor_section(ctx["predictor"])]
     lines += ["", "## Figures", ""] + [f"- `{f}`" for f in figures]
@@ -337,4 +339,16 @@ def splits_section(splits: dict, paper_scale_text: str) -> list[str]:
         lines += ["", "Valence RMSE per held-out composition: " +
                   ", ".join(f"{k} {f['rmse']:.3f}" for k, f in loco["folds"].items()) + " e."]
     lines += ["", "Learning curve (test RMSE against training-set size): `results/figures/learning_curves.png`."]
+    return lines
+
+
+def learning_curve_section(curves: dict, paper_train: int) -> list[str]:
+    """Beyond the paper: test RMSE against the number of training sites (fixed by-cell test part)."""
+    sizes = sorted({row["n_train"] for rows in curves.values() for row in rows})
+    by_size = {t: {row["n_train"]: row for row in rows} for t, rows in curves.items()}
+    cell = lambda t, n: f"{by_size[t][n]['rmse']:.3f}" if n in by_size.get(t, {}) else "—"  # noqa: E731
+    lines = ["## Learning curve", "",
+             f"Test RMSE on a fixed by-cell test part against the training sites (the paper trains on {paper_train}).", "",
+             "| training sites | valence RMSE (e) | RDF RMSE |", "| ---: | ---: | ---: |"]
+    lines += [f"| {n} | {cell('valence', n)} | {cell('rdf', n)} |" for n in sizes]
     return lines
