@@ -179,6 +179,9 @@ def test_bounds_rerun_the_md_only_where_cells_are_drawn_again(finished_run):
     n_cells = len(base_config()["structures"]["compositions"]) * len(base_config()["structures"]["seeds"])
     counts = dry_run(finished_run, setter("md.max_attempts", 4))
     assert counts["melt_quench"] == n_cells and "random_network" not in counts, counts
+    # more draws for one composition redraw only its cells
+    counts = dry_run(finished_run, setter("md.max_attempts_by_composition", {"2.00": 4}))
+    assert counts["melt_quench"] == len(base_config()["structures"]["seeds"]) and "random_network" not in counts, counts
 
 
 def test_a_reference_k_mesh_reruns_only_that_reference(finished_run):
