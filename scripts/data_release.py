@@ -37,7 +37,7 @@ with atomic_path(out.structures) as tmp:
     publish.write_structures(tmp, structures)
 
 # Engine versions as the jobs recorded them; Python packages of this environment.
-qe = sorted({json.loads(Path(p).read_text()).get("qe_version", "unknown") for p in inp.site_records})
+qe = raw.attrs["qe_version"].split("; ")
 lammps = sorted({str(a.info.get("lammps_version", "unknown")) for c, a in structures.items() if not is_reference(c)})
 packages = {}
 for name in ("snakemake", "ase", "lammps", "baderkit", "xarray", "netCDF4", "numpy", "torch", "xraylarch"):

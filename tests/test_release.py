@@ -155,6 +155,7 @@ def test_raw_spectra_keep_each_site_on_xspectras_grid(tmp_path):
     assert list(ds["cell"].values) == ["x1.00_seed1", "ref_alpha_quartz"] and list(ds["atom_index"].values) == [3, 0]
     assert ds["x"].values[0] == 1.0 and np.isnan(ds["x"].values[1])
     assert float(ds["delta_scf_eV"][0]) == 41.5 and ds.attrs["global_shift_eV"] == -13.2
+    assert ds.attrs["qe_version"] == "unknown"  # the fixture's records name none
     write_netcdf(ds, tmp_path / "raw.nc")
     with xr.open_dataset(tmp_path / "raw.nc") as back:
         assert back["mu_mean"].encoding["zlib"] and np.allclose(back["mu_mean"].values, ds["mu_mean"].values)

@@ -99,6 +99,8 @@ def raw_spectra(sites: list[tuple[str | Path, str | Path]], atomic_correction_eV
             "atomic_correction_eV": atomic_correction_eV,
             "global_shift_eV": global_shift_eV,
             "absolute_energy": "energy_rel + onset_unshifted_eV + global_shift_eV",
+            # the pw.x versions the sites were computed with, as their records say
+            "qe_version": "; ".join(sorted({str(r.get("qe_version", "unknown")) for r in records})),
             **(attrs or {}),
         },
     )
