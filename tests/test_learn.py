@@ -162,3 +162,14 @@ def test_evaluation_under_splits_and_learning_curve(data):
     assert len(res["leave_one_composition_out"]["folds"]) == 4 and res["by_cell"]["test"]["r2"] > 0.8
     rows = learning_curve(mu, q, cells, small, [0.05, 1.0], 0.2, 0)
     assert [r["n_train"] for r in rows] == [16, 320] and rows[1]["rmse"] < rows[0]["rmse"]
+
+
+def test_the_trained_candidate_is_the_one_the_metrics_name_else_the_cv_minimum():
+    from siox_xanes.learning.training import selected_candidate
+
+    cv = [{"candidate": 0, "mean_rmse": 0.3}, {"candidate": 1, "mean_rmse": 0.2}, {"candidate": 2, "mean_rmse": 0.4}]
+    assert selected_candidate({"cv": cv}) == 1
+    assert selected_candidate({"cv": []}) == 0  # one candidate, no CV
+    # a sub-window trains the full window's choice and runs no CV of its own
+    assert selected_candidate({"cv": [], "selected_candidate": 2}) == 2
+    assert selected_candidate({"cv": cv, "selected_candidate": 0}) == 0

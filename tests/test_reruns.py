@@ -134,6 +134,13 @@ def test_one_window_reruns_only_that_window(finished_run):
                       "all": 1}, counts
 
 
+def test_the_ablation_windows_train_the_full_windows_choice(finished_run):
+    """The sub-windows take their network from the full window's CV (an input of their jobs):
+    asking each window for its own CV reruns them and not the full window."""
+    counts = dry_run(finished_run, setter("learning.cv_per_window", True))
+    assert counts["train_model"] == 4, counts  # windows a and b, valence and RDF
+
+
 def test_a_new_seed_adds_only_the_new_cells(finished_run):
     config = base_config()
     counts = dry_run(finished_run, setter("structures.seeds", [*config["structures"]["seeds"], 99]))

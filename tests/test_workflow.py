@@ -177,11 +177,12 @@ def test_quick_look_learns_from_a_release(tmp_path):
     config["learning"]["training"].update(max_epochs=200, patience=20, validation_fraction=0.1)
     config["learning"]["candidates"]["valence"] = [{"hidden": [64, 64], "activation": "leaky_relu", "learning_rate": 1e-3},
                                                    {"hidden": [32], "activation": "relu", "learning_rate": 1e-3}]
+    config["learning"]["windows"]["low"] = [1830.0, 1855.0]  # a band of the ablation
     config["dataset"]["from_release"] = str(release)
     workdir_with(tmp_path, config)
     dry = job_counts(run(["-n", "--cores", "2"], cwd=tmp_path).stdout)
     assert not {"melt_quench", "ground_state", "core_hole_xanes", "dataset_cubes", "align_spectra"} & set(dry)
-    assert dry["train_model"] == 2 and dry["reproduction_report"] == 1
+    assert dry["train_model"] == 4 and dry["reproduction_report"] == 1
     run(["--cores", "2"], cwd=tmp_path)
     out = tmp_path / "results/learning/window_full"
     valence = json.loads((out / "valence/metrics.json").read_text())
@@ -201,7 +202,10 @@ def test_quick_look_learns_from_a_release(tmp_path):
     assert len(evaluation["epochs"]["valence"]) == config["uncertainty"]["ensemble_members"]
     # the predictor's valence ensemble is the network the full window's CV chose
     chosen = min(valence["cv"], key=lambda row: row["mean_rmse"])["candidate"]
-    assert evaluation["networks"]["valence"]["candidate"] == chosen
+    assert evaluation["networks"]["valence"]["candidate"] == chosen == valence["selected_candidate"]
+    # and so is the band's, trained without a CV of its own
+    band = json.loads((tmp_path / "results/learning/window_low/valence/metrics.json").read_text())
+    assert band["cv"] == [] and band["selected_candidate"] == chosen and band["selected_by"] == "the full window's CV"
     assert set(pd.read_csv(tmp_path / "results/predictor/robustness.csv")["model"]) == {"augmented", "without_augmentation"}
     report = (tmp_path / "results/report.md").read_text()
     assert "from the data release" in report and "0123456789ab" in report

@@ -41,7 +41,10 @@ def grouped_metrics(y_true, y_pred, labels) -> dict:
 
 
 def selected_candidate(window_metrics: dict) -> int:
-    """Index of the candidate a window's CV chose (lowest mean RMSE; 0 without a CV: one candidate)."""
+    """Index of the candidate a window trained: the one its metrics name, else the lowest mean
+    RMSE of its CV (0 without a CV: one candidate)."""
+    if window_metrics.get("selected_candidate") is not None:
+        return int(window_metrics["selected_candidate"])
     cv = window_metrics.get("cv") or []
     return int(min(cv, key=lambda row: row["mean_rmse"])["candidate"]) if cv else 0
 

@@ -149,7 +149,9 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
         ("loss", "networks.optimiser.loss", "MSE"),
         ("model selection", "networks.model_selection", f"{learning['cv_folds']}-fold CV over "
                                                          f"{len(learning['candidates']['valence'])} valence / "
-                                                         f"{len(learning['candidates']['rdf'])} RDF candidates"),
+                                                         f"{len(learning['candidates']['rdf'])} RDF candidates"
+                                                         + (" on every window" if learning.get("cv_per_window") else
+                                                            " on the full window; the sub-windows and bands train its choice")),
         ("epochs, valence network (early stopping)", "networks.epochs_to_converge.charge",
          m["valence/full"]["epochs"] if "valence/full" in m else None),
         ("epochs, RDF network", "networks.epochs_to_converge.rdf", m["rdf/full"]["epochs"] if "rdf/full" in m else None),
