@@ -286,3 +286,11 @@ def xanes_settings(cell, keys):
         own = reference_settings(XANES, layout.reference_name(cell))
         values.update({k: v for k, v in own.items() if k in keys})
     return values
+
+
+def architecture_selection(wc):
+    """The full window's metrics, whose CV picks the network of the other windows (none where
+    the window runs its own CV)."""
+    if wc.window == layout.FULL_WINDOW or config["learning"]["cv_per_window"]:
+        return []
+    return layout.METRICS.format(window=layout.FULL_WINDOW, target=wc.target)

@@ -10,14 +10,6 @@ wildcard_constraints:
     target=r"valence|rdf",
 
 
-def architecture_selection(wc):
-    """The full window's metrics, whose CV picks the network of the other windows (none where
-    the window runs its own CV)."""
-    if wc.window == layout.FULL_WINDOW or LEARNING["cv_per_window"]:
-        return []
-    return layout.METRICS.format(window=layout.FULL_WINDOW, target=wc.target)
-
-
 rule train_model:
     input:
         sites=dataset_input("sites", rules.dataset_cubes.output.sites),

@@ -13,6 +13,7 @@ from siox_xanes.spectra.ld1 import (
     rewrap_long_lines,
     transferability,
     with_test_configuration,
+    without_generation_date,
 )
 from siox_xanes.spectra.qe_files import parse_pw_output, pw_input, read_xspectra_dat, species_for, xspectra_input
 from siox_xanes.mpi import without_slurm_step
@@ -117,6 +118,18 @@ def test_rewrap_only_long_numeric_lines():
     text = rewrap_long_lines(f'<PP_X attr="a">\n{long}\n</PP_X>\n')
     assert max(len(line) for line in text.splitlines()) < 100
     assert text.split().count("1.0") == 400 and '<PP_X attr="a">' in text
+
+
+def test_the_generation_date_is_blanked_and_nothing_else():
+    """Datasets made on different days are byte-identical (their SHA-256 is in the provenance)."""
+    upf = ('<PP_INFO>\n    Generated using "atomic" code by A. Dal Corso  v.6.7MaX\n'
+           "    Author: siox_xanes\n    Generation date: 22Nov2026\n</PP_INFO>\n"
+           '  <PP_HEADER generated="Generated using \'atomic\' code" author="siox_xanes" date="22Nov2026"\n'
+           '   element=" O" pseudo_type="PAW"/>\n')
+    day1, day2 = without_generation_date(upf), without_generation_date(upf.replace("22Nov2026", "23Nov2026"))
+    assert day1 == day2 and "Nov2026" not in day1
+    assert 'date=""' in day1 and "Generation date:\n" in day1
+    assert day1.replace('date=""', 'date="22Nov2026"').replace("Generation date:", "Generation date: 22Nov2026") == upf
 
 
 def test_gipaw_core_orbitals_added():

@@ -41,6 +41,14 @@ def transferability(reference: dict, tests: dict[str, dict]) -> list[dict]:
     return rows
 
 
+def without_generation_date(upf_text: str) -> str:
+    """The UPF text with ld1.x's generation date blanked (the header's ``date`` attribute and
+    the 'Generation date:' line of PP_INFO), so that the dataset's bytes, and the SHA-256 the
+    provenance records, depend on the ld1.x input and version only, not on the day it ran."""
+    text = re.sub(r'(<PP_HEADER\b[^>]*?\sdate=")[^"]*(")', r"\1\2", upf_text, flags=re.S)
+    return re.sub(r"^(\s*Generation date:).*$", r"\1", text, flags=re.M)
+
+
 def rewrap_long_lines(upf_text: str, width: int = 4) -> str:
     """Break numeric data lines longer than 1000 characters into rows of ``width`` numbers.
 

@@ -12,6 +12,7 @@ from .ld1 import (
     parse_ld1_energies,
     rewrap_long_lines,
     transferability,
+    without_generation_date,
     with_test_configuration,
 )
 from .programs import run_program
@@ -21,8 +22,8 @@ def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, abs
                      exe: str = "ld1.x") -> dict:
     """Run the generation and its tests in ``workdir``.
 
-    Returns the UPF text (long lines rewrapped; GIPAW core data added for an
-    absorber), the core-orbital file text for an absorber, the reference
+    Returns the UPF text (long lines rewrapped, generation date blanked; GIPAW
+    core data added for an absorber), the core-orbital file text for an absorber, the reference
     energies and the test table. Raises if a test error exceeds ``max_error_mRy``.
     """
     workdir = Path(workdir)
@@ -30,7 +31,7 @@ def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, abs
     log = run_program(exe, ld1_input, workdir, "generation.out")
     reference = parse_ld1_energies(log)
     r, core = core_orbitals_of(workdir / "ld1.wfc") if absorber else (None, None)
-    upf = rewrap_long_lines((workdir / upf_name).read_text())
+    upf = without_generation_date(rewrap_long_lines((workdir / upf_name).read_text()))
     tests = {}
     for i, config in enumerate(test_configs):
         out = run_program(exe, with_test_configuration(ld1_input, config), workdir / f"test{i}", "test.out")
