@@ -23,8 +23,8 @@ def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, abs
     """Run the generation and its tests in ``workdir``.
 
     Returns the UPF text (long lines rewrapped, generation date blanked; GIPAW
-    core data added for an absorber), the core-orbital file text for an absorber, the reference
-    energies and the test table. Raises if a test error exceeds ``max_error_mRy``.
+    core data added for an absorber), the core-orbital file text for an
+    absorber, the reference energies and the test table. Raises if a test error exceeds ``max_error_mRy``.
     """
     workdir = Path(workdir)
     upf_name = re.search(r"file_pseudopw\s*=\s*'([^']+)'", ld1_input).group(1)
