@@ -24,7 +24,8 @@ def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, abs
 
     Returns the UPF text (long lines rewrapped, generation date blanked; GIPAW
     core data added for an absorber), the core-orbital file text for an
-    absorber, the reference energies and the test table. Raises if a test error exceeds ``max_error_mRy``.
+    absorber, the reference energies and the test table. Raises if a test
+    error exceeds ``max_error_mRy``.
     """
     workdir = Path(workdir)
     upf_name = re.search(r"file_pseudopw\s*=\s*'([^']+)'", ld1_input).group(1)
