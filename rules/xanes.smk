@@ -91,6 +91,9 @@ rule bader_charges:
         "logs/bader_charges/{cell}.log",
     benchmark:
         "benchmarks/bader_charges/{cell}.tsv"
+    # First in line once its ground state is done: the density cubes (temporary, large) then
+    # live seconds, and a run stopped between the two leaves little for the release to keep.
+    priority: 10
     conda:
         "../envs/bader.yaml"
     script:

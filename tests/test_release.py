@@ -74,7 +74,8 @@ def test_pack_restore_round_trip(run, tmp_path):
     assert {rel: e["batch"] for rel, e in index["files"].items()} == {
         SITE: "batch_001.tar.xz", SPECTRUM: "batch_001.tar.xz", GROUND: "batch_001.tar.xz", LOG: "batch_002.tar.xz",
         RUNNING: "batch_002.tar.xz"}
-    assert index["records"] == {CUBE: "batch_001.tar.xz"}  # without it the ground state's params go unchecked
+    # without it the ground state's params go unchecked
+    assert {rel: e["batch"] for rel, e in index["records"].items()} == {CUBE: "batch_001.tar.xz"}
 
     fresh = tmp_path / "fresh"
     write(fresh, SPECTRUM, "energy,mu\n0,2\n")  # local work that differs from the release is kept
@@ -90,6 +91,64 @@ def test_pack_restore_round_trip(run, tmp_path):
     assert len(stamps) == 1 and stamps.pop() > (run / SITE).stat().st_mtime
     assert restore(batches, fresh) == {"restored": 0, "present": 4, "kept": 1}
     assert not list(fresh.rglob("*.tmp")) and not list(batches.glob("*.tmp"))
+
+
+def record_of(root, rel):
+    return json.loads((root / f".snakemake/metadata/{metadata_key(rel)}").read_text())
+
+
+def test_a_record_that_changes_alone_is_packed_again(run, tmp_path):
+    """A job rerun with new params that wrote the same bytes: a fresh checkout must see the new
+    params, or it reruns the job (and everything after it) for a change it already has."""
+    batches = tmp_path / "batches"
+    pack(run, batches)
+    finished(run, GROUND, "{}", rule="ground_state")  # same file...
+    record = run / f".snakemake/metadata/{metadata_key(GROUND)}"
+    record.write_text(json.dumps({"rule": "ground_state", "params": ["new settings"]}))  # ...new record
+    assert pack(run, batches) == "batch_002.tar.xz"
+    entry = json.loads((batches / INDEX).read_text())["files"][GROUND]
+    assert entry["batch"] == "batch_001.tar.xz" and entry["record_batch"] == "batch_002.tar.xz"
+    assert pack(run, batches) is None
+    fresh = tmp_path / "fresh"
+    restore(batches, fresh)
+    assert record_of(fresh, GROUND)["params"] == ["new settings"]
+    assert record_of(fresh, SITE)["params"] == [SITE]
+
+
+def test_pending_temporary_outputs_travel_until_consumed(run, tmp_path):
+    """Cubes whose Bader job has not run yet are packed; once Bader consumed them they become a
+    record only, and a later restore does not bring them back."""
+    batches = tmp_path / "batches"
+    finished(run, CUBE, "density", rule="ground_state")
+    pack(run, batches)
+    fresh = tmp_path / "fresh"
+    restore(batches, fresh)
+    assert (fresh / CUBE).read_text() == "density"
+    (run / CUBE).unlink()  # the Bader job ran; Snakemake deleted the temporary file, kept its record
+    assert pack(run, batches) is None  # nothing new to store, only the index changes
+    index = json.loads((batches / INDEX).read_text())
+    assert CUBE not in index["files"] and index["records"][CUBE]["batch"] == "batch_001.tar.xz"
+    later = tmp_path / "later"
+    restore(batches, later)
+    assert not (later / CUBE).exists() and record_of(later, CUBE)["rule"] == "ground_state"
+
+
+def test_an_index_written_before_records_were_tracked(run, tmp_path):
+    batches = tmp_path / "batches"
+    pack(run, batches)
+    index = json.loads((batches / INDEX).read_text())  # rewrite it the way the first batches were indexed
+    for entry in index["files"].values():
+        entry.pop("record")
+    index["records"] = {rel: e["batch"] for rel, e in index["records"].items()}
+    (batches / INDEX).write_text(json.dumps(index))
+    assert pack(run, batches) is None  # the records' digests come from the batch: nothing changed
+    upgraded = json.loads((batches / INDEX).read_text())
+    assert upgraded["files"][SITE]["record"] and upgraded["files"][LOG]["record"] is None
+    assert upgraded["records"][CUBE]["sha256"]
+    (run / f".snakemake/metadata/{metadata_key(CUBE)}").write_text('{"rule": "ground_state", "params": [2]}')
+    assert pack(run, batches) == "batch_002.tar.xz"
+    restore(batches, tmp_path / "fresh")
+    assert record_of(tmp_path / "fresh", CUBE)["params"] == [2]
 
 
 def test_a_damaged_batch_is_refused_by_name(run, tmp_path):

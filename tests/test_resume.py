@@ -70,3 +70,34 @@ def test_sigkill_in_the_site_stage_then_the_same_command(tiny_local_run, tmp_pat
         assert (workdir / f"results/xanes/{cell}/site{site}/site.json").exists()
     assert not list((workdir / "results").rglob("*.tmp"))
     assert_same_results(workdir, tiny_local_run, rtol=0.0)
+
+
+@pytest.mark.slow
+def test_a_fresh_checkout_resumes_from_the_release_batches(tiny_local_run, tmp_path):
+    """A run packed into batches while every Bader analysis was still pending (ground states
+    done, their density cubes not yet consumed): a fresh working directory restores the
+    batches and has only the Bader analyses and what follows them left to run."""
+    import shutil
+
+    import yaml
+
+    from conftest import job_counts
+    from siox_xanes.release.batches import pack
+
+    source = tmp_path / "source"
+    shutil.copytree(tiny_local_run, source, symlinks=True, ignore=shutil.ignore_patterns("release"))
+    for charges in source.glob("results/xanes/*/bader.csv"):  # Bader to be redone: it needs the cubes again
+        charges.unlink()
+    run_snakemake(["--cores", "2", *TINY_TARGETS, "--until", "ground_state"], cwd=source)  # stopped before Bader
+    assert list(source.glob("results/xanes/*/rho_valence.cube"))
+    batches = tmp_path / "batches"
+    pack(source, batches)
+
+    fresh = tiny_workdir(tmp_path / "fresh")
+    (fresh / "release.yaml").write_text(yaml.safe_dump({"release": {"batches": str(batches)}}))
+    planned = run_snakemake(["-n", *TINY_TARGETS, "--configfile", "config.yaml", "release.yaml"], cwd=fresh)
+    counts = job_counts(planned.stdout)
+    cells = len(list(source.glob("results/xanes/*/ground_state.json")))
+    assert counts.get("bader_charges") == cells, counts
+    for rule in ("random_network", "melt_quench", "pseudopotentials", "ground_state", "core_hole_xanes"):
+        assert rule not in counts, counts

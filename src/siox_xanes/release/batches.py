@@ -16,10 +16,19 @@ What makes Snakemake accept a restored file as done, and nothing more:
 
 A result file is packed only when Snakemake recorded it as finished (its
 metadata record exists and it is not marked incomplete); logs and benchmark
-tables are packed as they are and packed again when they change. The index
-records every file's SHA-256 and the batch holding its latest version, and
-each batch's own SHA-256: a damaged batch is refused by name, and a local file
-that differs from the release is never overwritten.
+tables are packed as they are and packed again when they change. A record is
+packed again when it changes while its file does not (a job rerun with new
+params that wrote the same bytes): a fresh checkout must compare the config
+with the latest record, not the first. The index records the SHA-256 of every
+file and record, the batch holding each one's latest version, and each batch's
+own SHA-256: a damaged batch is refused by name, and a local file that differs
+from the release is never overwritten.
+
+Temporary outputs that a pending job still needs (a ground state's density
+cubes before its Bader analysis ran) are packed while they exist: without them
+a fresh checkout would have to redo the ground state, and with it every
+finished site of the cell. Once consumed they leave the index's files and stay
+as records only, so that a restore does not bring them back.
 
 Standard library only: the Snakefile restores batches before the DAG is built.
 """
@@ -59,6 +68,8 @@ RECORD_GLOBS = tuple(
     )
     for rule in rules
 )
+# Temporary results (Snakemake deletes them once their consumers ran): packed only while present.
+TEMPORARY_GLOBS = ("results/xanes/*/rho_*.cube",)
 
 
 class ReleaseError(RuntimeError):
@@ -83,18 +94,27 @@ def metadata_key(path: str) -> str:
 
 
 def read_index(batches: Path) -> dict:
-    """The batch index: {"batches": {name: sha256}, "files": {path: {"batch", "sha256"}},
-    "records": {path of an output that exists only as Snakemake's record: batch}}."""
+    """The batch index: {"batches": {name: sha256}, "files": {path: {"batch", "sha256",
+    "record", "record_batch"}}, "records": {path of an output that exists only as Snakemake's
+    record: {"batch", "sha256"}}}. "record" is the SHA-256 of the file's metadata record and
+    "record_batch" the batch holding it, when that is not the file's own batch; indexes
+    written before records were tracked lack both, and name a records-only entry's batch alone."""
     path = Path(batches) / INDEX
     if not path.exists():
-        return {"batches": {}, "files": {}}
+        return {"batches": {}, "files": {}, "records": {}}
     try:
         index = json.loads(path.read_text())
     except json.JSONDecodeError:
         index = None
     if not (isinstance(index, dict) and isinstance(index.get("batches"), dict) and isinstance(index.get("files"), dict)):
         raise ReleaseError(f"{path}: not a batch index (expected JSON with 'batches' and 'files' objects)")
+    index["records"] = {rel: entry if isinstance(entry, dict) else {"batch": entry}
+                        for rel, entry in index.get("records", {}).items()}
     return index
+
+
+def _record_batch(entry: dict) -> str:
+    return entry.get("record_batch", entry["batch"])
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -137,10 +157,11 @@ def absent_outputs(workdir: Path) -> dict[tuple[str, str], list[str]]:
 
 
 def finished_files(workdir: Path) -> list[str]:
-    """Result files Snakemake recorded as finished, and every log and benchmark table, relative to ``workdir``."""
+    """Result files Snakemake recorded as finished (temporary ones while they exist), and every
+    log and benchmark table, relative to ``workdir``."""
     workdir = Path(workdir)
     found = []
-    for pattern in RESULT_GLOBS:
+    for pattern in RESULT_GLOBS + TEMPORARY_GLOBS:
         for p in sorted(workdir.glob(pattern)):
             rel = p.relative_to(workdir).as_posix()
             if p.is_file() and (workdir / METADATA / metadata_key(rel)).is_file() \
@@ -151,68 +172,130 @@ def finished_files(workdir: Path) -> list[str]:
     return found
 
 
+def _record_digest(workdir: Path, rel: str) -> str | None:
+    record = workdir / METADATA / metadata_key(rel)
+    return sha256_of(record) if record.is_file() else None
+
+
+def _fill_legacy_record_digests(batches: Path, index: dict) -> None:
+    """Index entries written before records were tracked get the SHA-256 of the record their
+    batch holds (read once from the batches; an entry whose batch holds none gets None)."""
+    legacy: dict[str, list[tuple[str, dict]]] = {}
+    for rel, entry in index["files"].items():
+        if "record" not in entry:
+            legacy.setdefault(entry["batch"], []).append((rel, entry))
+    for rel, entry in index["records"].items():
+        if "sha256" not in entry:
+            legacy.setdefault(entry["batch"], []).append((rel, entry))
+    for name, entries in sorted(legacy.items()):
+        digests = {}
+        with tarfile.open(batches / name, mode="r:xz") as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name.startswith(METADATA + "/"):
+                    owner = owner_of(member.name[len(METADATA) + 1:])
+                    digests[owner] = hashlib.sha256(tar.extractfile(member).read()).hexdigest()
+        for rel, entry in entries:
+            entry["record" if rel in index["files"] else "sha256"] = digests.get(rel)
+
+
 def pack(workdir: Path, batches: Path, only: list[str] | None = None) -> str | None:
-    """Pack every finished file of ``workdir`` that the index lacks or holds in another version
-    into the next batch; returns the batch's name, or None when there is nothing new.
+    """Pack every finished file of ``workdir`` that the index lacks or holds in another version,
+    and every changed record, into the next batch; returns the batch's name, or None when there
+    is nothing new. A temporary file of the index that is gone (consumed) becomes a records-only
+    entry.
 
     ``only``: fnmatch patterns restricting the files considered (e.g. one composition)."""
     workdir, batches = Path(workdir), Path(batches)
     batches.mkdir(parents=True, exist_ok=True)
     index = read_index(batches)
-    new = {}
+    _fill_legacy_record_digests(batches, index)
+
+    def considered(rel):
+        return not only or any(fnmatch.fnmatch(rel, pat) for pat in only)
+
+    for rel in [r for r in index["files"] if considered(r)]:
+        entry = index["files"][rel]
+        if any(fnmatch.fnmatch(rel, pat) for pat in TEMPORARY_GLOBS) and not (workdir / rel).exists() \
+                and entry.get("record"):
+            index["records"][rel] = {"batch": _record_batch(entry), "sha256": entry["record"]}
+            del index["files"][rel]
+    new_files, new_records = {}, {}
+    jobs = set()  # (folder, rule) of every packed result: their consumed outputs' records travel along
     for rel in finished_files(workdir):
-        if only and not any(fnmatch.fnmatch(rel, pat) for pat in only):
+        if not considered(rel):
             continue
+        entry = index["files"].get(rel, {})
         digest = sha256_of(workdir / rel)
-        if index["files"].get(rel, {}).get("sha256") != digest:
-            new[rel] = digest
-    if not new:
+        if entry.get("sha256") != digest:
+            new_files[rel] = digest
+        record = _record_digest(workdir, rel)
+        if record is not None:
+            jobs.add((str(Path(rel).parent), _read_rule(workdir / METADATA / metadata_key(rel))))
+            if rel in new_files or entry.get("record") != record:
+                new_records[rel] = record
+    for (folder, rule), owners in absent_outputs(workdir).items():
+        for rel in owners:
+            if (folder, rule) in jobs and considered(rel) and rel not in index["files"]:
+                record = _record_digest(workdir, rel)
+                if index["records"].get(rel, {}).get("sha256") != record:
+                    new_records[rel] = record
+    if not (new_files or new_records):
+        _write_atomic(batches / INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
         return None
     name = f"batch_{len(index['batches']) + 1:03d}.tar.xz"
-    absent = absent_outputs(workdir)
-    records = set()
-    for rel in new:
-        record = workdir / METADATA / metadata_key(rel)
-        if record.is_file():
-            records.add(rel)
-            records.update(absent.get((str(Path(rel).parent), _read_rule(record)), []))
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:xz") as tar:
-        for rel in sorted(new):
+        for rel in sorted(new_files):
             tar.add(workdir / rel, arcname=rel, recursive=False)
-        for rel in sorted(records):
+        for rel in sorted(new_records):
             tar.add(workdir / METADATA / metadata_key(rel), arcname=f"{METADATA}/{metadata_key(rel)}", recursive=False)
     data = buf.getvalue()
     _write_atomic(batches / name, data)  # the batch first: an index never names a missing batch
     index["batches"][name] = hashlib.sha256(data).hexdigest()
-    for rel, digest in new.items():
-        index["files"][rel] = {"batch": name, "sha256": digest}
-    for rel in records - set(new):
-        index.setdefault("records", {})[rel] = name
+    for rel, digest in new_files.items():
+        index["files"][rel] = {"batch": name, "sha256": digest, "record": None}
+    for rel, record in new_records.items():
+        if rel in index["files"]:
+            entry = index["files"][rel]
+            entry["record"] = record
+            entry.pop("record_batch", None)
+            if entry["batch"] != name:
+                entry["record_batch"] = name
+        else:
+            index["records"][rel] = {"batch": name, "sha256": record}
     _write_atomic(batches / INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
     return name
 
 
 def restore(batches: Path, workdir: Path) -> dict:
-    """Bring every file of the index that ``workdir`` lacks back from its batch.
+    """Bring every file of the index that ``workdir`` lacks back from its batch, with the latest
+    record of the job that wrote it, and the records of consumed temporary outputs.
 
     Returns counts: restored, present (same content), kept (a local file that differs
     from the release is left as it is). Restored files share one modification time."""
     batches, workdir = Path(batches), Path(workdir)
     index = read_index(batches)
     counts = {"restored": 0, "present": 0, "kept": 0}
-    wanted: dict[str, list[str]] = {}
+    wanted: dict[str, dict[str, str | None]] = {}  # batch -> {member name: expected SHA-256}
+
+    def want_record(rel, name, digest):
+        if not (workdir / METADATA / metadata_key(rel)).exists():
+            wanted.setdefault(name, {})[f"{METADATA}/{metadata_key(rel)}"] = digest
+
     for rel, entry in index["files"].items():
         local = workdir / rel
         if not local.exists():
-            wanted.setdefault(entry["batch"], []).append(rel)
+            wanted.setdefault(entry["batch"], {})[rel] = entry["sha256"]
         elif sha256_of(local) == entry["sha256"]:
             counts["present"] += 1
         else:
-            counts["kept"] += 1
-    for rel, name in index.get("records", {}).items():  # outputs that exist only as a record
-        if not (workdir / rel).exists() and not (workdir / METADATA / metadata_key(rel)).exists():
-            wanted.setdefault(name, []).append(rel)
+            counts["kept"] += 1  # and its record stays the local one
+            continue
+        if entry.get("record", True) is not None:  # None: a file Snakemake keeps no record of (a log)
+            want_record(rel, _record_batch(entry), entry.get("record"))
+    for rel, entry in index["records"].items():  # outputs that exist only as a record
+        if not (workdir / rel).exists():
+            want_record(rel, entry["batch"], entry.get("sha256"))
     if not wanted:
         return counts
     now = time.time()
@@ -225,24 +308,20 @@ def restore(batches: Path, workdir: Path) -> dict:
         if digest != index["batches"].get(name):
             raise ReleaseError(f"{path}: SHA-256 {digest} differs from the index's {index['batches'].get(name)} "
                                f"(a damaged or replaced batch; Git LFS pointer?)")
-        members = set(wanted[name])
+        members = wanted[name]
         with tarfile.open(path, mode="r:xz") as tar:
             for member in tar.getmembers():
-                rel = member.name
-                is_record = rel.startswith(METADATA + "/")
-                owner = owner_of(rel[len(METADATA) + 1:]) if is_record else rel
-                if owner not in members or not member.isfile():
+                if member.name not in members or not member.isfile():
                     continue
-                dest = workdir / rel
-                if is_record and dest.exists():
-                    continue
-                dest.parent.mkdir(parents=True, exist_ok=True)
                 data = tar.extractfile(member).read()
-                if not is_record and hashlib.sha256(data).hexdigest() != index["files"][rel]["sha256"]:
-                    raise ReleaseError(f"{path}: '{rel}' differs from its SHA-256 in the index")
+                expected = members[member.name]
+                if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+                    raise ReleaseError(f"{path}: '{member.name}' differs from its SHA-256 in the index")
+                dest = workdir / member.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
                 _write_atomic(dest, data)
                 restored.append(dest)
-                counts["restored"] += not is_record
+                counts["restored"] += not member.name.startswith(METADATA + "/")
     for dest in restored:
         os.utime(dest, (now, now))
     return counts
