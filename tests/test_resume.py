@@ -1,15 +1,19 @@
 """Resuming after a crash: SIGKILL the whole run in the per-site DFT stage, run the
-same command again, and get what an uninterrupted run gets, without redoing sites."""
+same command again, and get what an uninterrupted run gets, without redoing sites; and
+a fresh working directory resuming from a run's release batches."""
 
 import os
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import SNAKEMAKE, TINY_TARGETS, assert_same_results, run_snakemake, tiny_workdir
+from conftest import SNAKEMAKE, TINY_TARGETS, assert_same_results, job_counts, run_snakemake, tiny_workdir
+from siox_xanes.release.batches import pack
 
 
 def site_state(workdir: Path):
@@ -77,13 +81,6 @@ def test_a_fresh_checkout_resumes_from_the_release_batches(tiny_local_run, tmp_p
     """A run packed into batches while every Bader analysis was still pending (ground states
     done, their density cubes not yet consumed): a fresh working directory restores the
     batches and has only the Bader analyses and what follows them left to run."""
-    import shutil
-
-    import yaml
-
-    from conftest import job_counts
-    from siox_xanes.release.batches import pack
-
     source = tmp_path / "source"
     shutil.copytree(tiny_local_run, source, symlinks=True, ignore=shutil.ignore_patterns("release"))
     for charges in source.glob("results/xanes/x*/bader.csv"):  # Bader to be redone: it needs the cubes again

@@ -113,6 +113,10 @@ def read_index(batches: Path) -> dict:
     return index
 
 
+def _write_index(batches: Path, index: dict) -> None:
+    _write_atomic(batches / INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
+
+
 def _record_batch(entry: dict) -> str:
     return entry.get("record_batch", entry["batch"])
 
@@ -240,7 +244,7 @@ def pack(workdir: Path, batches: Path, only: list[str] | None = None) -> str | N
                 if index["records"].get(rel, {}).get("sha256") != record:
                     new_records[rel] = record
     if not (new_files or new_records):
-        _write_atomic(batches / INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
+        _write_index(batches, index)
         return None
     name = f"batch_{len(index['batches']) + 1:03d}.tar.xz"
     buf = io.BytesIO()
@@ -258,12 +262,13 @@ def pack(workdir: Path, batches: Path, only: list[str] | None = None) -> str | N
         if rel in index["files"]:
             entry = index["files"][rel]
             entry["record"] = record
-            entry.pop("record_batch", None)
-            if entry["batch"] != name:
+            if entry["batch"] == name:
+                entry.pop("record_batch", None)
+            else:
                 entry["record_batch"] = name
         else:
             index["records"][rel] = {"batch": name, "sha256": record}
-    _write_atomic(batches / INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
+    _write_index(batches, index)
     return name
 
 
