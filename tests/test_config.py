@@ -79,7 +79,7 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["structures"].update({"seeds": [1, 1]}), r"structures.seeds"),
         (lambda c: c["xanes"].update({"ecutrho_Ry": 50}), r"xanes.ecutrho_Ry"),
         (lambda c: c["xanes"].update({"mixing_beta": [0.3]}), r"xanes.electron_maxstep"),
-        (lambda c: c["xanes"].update({"launcher": "mpirun"}), r"xanes.launcher"),
+        (lambda c: c["xanes"].update({"launcher": "mpirun", "mpi_ranks": 2}), r"xanes.launcher"),
         (lambda c: c["xanes"]["grid"].update({"stop": 1800.0}), r"xanes.grid"),
         (lambda c: c["learning"]["windows"].update({"b": [1836.25, 1890.0]}), r"learning.windows\['b'\]"),
         (lambda c: c["uncertainty"]["alignment"]["window_eV"].update({"alpha_quartz": [1820.0, 1856.0]}),
