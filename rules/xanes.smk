@@ -59,7 +59,7 @@ rule ground_state:
         rho_all_electron=temp("results/xanes/{cell}/rho_all_electron.cube"),
     log:
         main="logs/ground_state/{cell}.log",
-        qe="logs/ground_state/{cell}.qe.txt",
+        qe=layout.GROUND_STATE_QE_LOG,
     benchmark:
         "benchmarks/ground_state/{cell}.tsv"
     retries: len(XANES["mixing_beta"]) - 1
@@ -116,7 +116,7 @@ rule core_hole_xanes:
         summary="results/xanes/{cell}/site{site}/site.json",
     log:
         main="logs/core_hole_xanes/{cell}_site{site}.log",
-        qe="logs/core_hole_xanes/{cell}_site{site}.qe.txt",
+        qe=layout.SITE_QE_LOG,
         # the failed attempt's record; Snakemake prints it with the failure (show-failed-logs)
         # and removes it when the retry starts
         failures="logs/core_hole_xanes/{cell}_site{site}.failures.jsonl",

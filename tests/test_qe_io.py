@@ -15,7 +15,14 @@ from siox_xanes.spectra.ld1 import (
     with_test_configuration,
     without_generation_date,
 )
-from siox_xanes.spectra.qe_files import parse_pw_output, pw_input, read_xspectra_dat, species_for, xspectra_input
+from siox_xanes.spectra.qe_files import (
+    parse_pw_output,
+    program_clocks,
+    pw_input,
+    read_xspectra_dat,
+    species_for,
+    xspectra_input,
+)
 from siox_xanes.mpi import without_slurm_step
 from siox_xanes.mpi import launch_prefix
 
@@ -79,6 +86,18 @@ def test_truncated_pw_output_is_an_error():
 def test_unconverged_pw_output_is_reported():
     text = (DATA / "pw_scf_alpha_quartz.out").read_text().replace("convergence has been achieved", "convergence NOT achieved")
     assert parse_pw_output(text)["converged"] is False
+
+
+def test_program_clocks_of_recorded_outputs():
+    pw = program_clocks((DATA / "pw_scf_alpha_quartz.out").read_text())
+    assert pw == [{"program": "PWSCF", "cpu_s": 11.80, "wall_s": 13.52}]
+    # xspectra.x prints no program total; its 'xanes' timer is the whole calculation
+    xspectra = program_clocks((ROOT / "tests/data/qe7/xspectra_7.0_nio_dipole.out").read_text())
+    assert xspectra == [{"program": "xanes", "cpu_s": 5.77, "wall_s": 5.96}]
+    # the per-routine timers of a pw.x output are not program totals
+    assert [c["program"] for c in program_clocks((ROOT / "tests/data/qe7/pw_7.3_paw_bn_scf.out").read_text())] == ["PWSCF"]
+    long_run = "     PWSCF        :   1h 2m CPU      1h 3m WALL\n     POST-PROC    :   2m 5.50s CPU   2m 9.00s WALL\n"
+    assert [(c["cpu_s"], c["wall_s"]) for c in program_clocks(long_run)] == [(3720, 3780), (125.5, 129)]
 
 
 def test_recorded_xspectra_spectrum():

@@ -111,7 +111,7 @@ def parse_pw_output(text: str) -> dict:
     not_converged = "convergence NOT achieved" in text
     iters = re.search(r"convergence has been achieved in\s+(\d+)\s+iterations", text)
     fermi = re.findall(r"the Fermi energy is\s+(-?\d+\.\d+)\s+ev", text)
-    wall = re.findall(r"PWSCF\s+:.*?CPU\s+(.*?)\s+WALL", text)
+    wall = [clock["wall_s"] for clock in program_clocks(text) if clock["program"] == "PWSCF"]
     version = re.search(r"Program PWSCF (v\.\S+)", text)
     if not energies and not not_converged:
         raise ValueError("pw.x output has no final total energy ('!    total energy'); the run did not finish")
@@ -120,9 +120,19 @@ def parse_pw_output(text: str) -> dict:
         "converged": converged and not not_converged,
         "scf_iterations": int(iters.group(1)) if iters else None,
         "fermi_energy_eV": float(fermi[-1]) if fermi else None,
-        "wall_time_s": _qe_seconds(wall[-1]) if wall else None,
+        "wall_time_s": wall[-1] if wall else None,
         "qe_version": f"PWSCF {version.group(1)}" if version else "unknown",
     }
+
+
+# The clock line each program prints once at its end (xspectra.x's only total is its 'xanes' timer).
+_PROGRAM_CLOCK = re.compile(r"^\s+(PWSCF|POST-PROC|xanes)\s+:\s+(.+?)\s+CPU\s+(.+?)\s+WALL", re.M)
+
+
+def program_clocks(text: str) -> list[dict]:
+    """Each finished pw.x, pp.x or xspectra.x run in a QE output text: program, CPU s, wall s."""
+    return [{"program": program, "cpu_s": _qe_seconds(cpu), "wall_s": _qe_seconds(wall)}
+            for program, cpu, wall in _PROGRAM_CLOCK.findall(text)]
 
 
 def _qe_seconds(text: str) -> float:
