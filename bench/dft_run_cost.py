@@ -54,31 +54,28 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=ROOT, help="the run's working directory (holds logs/)")
     args = parser.parse_args()
-    sites, ground_states = job_clocks(args.root, layout.SITE_QE_LOG), job_clocks(args.root, layout.GROUND_STATE_QE_LOG)
     by_group = defaultdict(lambda: {"sites": [], "ground_states": []})
-    for kind, jobs in (("sites", sites), ("ground_states", ground_states)):
-        for cell, clocks in jobs.items():
+    for kind, template in (("sites", layout.SITE_QE_LOG), ("ground_states", layout.GROUND_STATE_QE_LOG)):
+        for cell, clocks in job_clocks(args.root, template).items():
             by_group[group_of(cell)][kind] += clocks
     print(f"{'':>18s} {'sites':>5s} {'CPU s per site: min':>19s} {'median':>6s} {'max':>5s} "
           f"{'ground states':>13s} {'CPU s each':>10s} {'core-h':>6s} {'CPU/wall':>8s}")
-    totals = {"sites": 0, "cpu_s": 0.0, "wall_s": 0.0}
-    for group in sorted(by_group, key=lambda g: (g.startswith(layout.REFERENCE_PREFIX), g)):
+    for group in sorted(by_group, key=lambda g: (layout.is_reference(g), g)):
         site_cpu = [c["cpu_s"] for c in by_group[group]["sites"]]
         gs_cpu = [c["cpu_s"] for c in by_group[group]["ground_states"]]
         jobs = by_group[group]["sites"] + by_group[group]["ground_states"]
         cpu, wall = sum(c["cpu_s"] for c in jobs), sum(c["wall_s"] for c in jobs)
-        totals["sites"] += len(site_cpu)
-        totals["cpu_s"] += cpu
-        totals["wall_s"] += wall
         spread = (f"{min(site_cpu):19.0f} {statistics.median(site_cpu):6.0f} {max(site_cpu):5.0f}" if site_cpu
                   else f"{'—':>19s} {'—':>6s} {'—':>5s}")
         gs = f"{statistics.mean(gs_cpu):10.0f}" if gs_cpu else f"{'—':>10s}"
         print(f"{group:>18s} {len(site_cpu):5d} {spread} {len(gs_cpu):13d} {gs} {cpu / 3600:6.2f} {cpu / wall:8.2f}")
-    if not totals["sites"]:
+    n_sites = sum(len(jobs["sites"]) for jobs in by_group.values())
+    if not n_sites:
         raise SystemExit(f"no QE logs of finished sites under {args.root / Path(layout.SITE_QE_LOG).parent}")
-    print(f"{'all':>18s} {totals['sites']:5d} sites, {totals['cpu_s'] / 3600:.2f} core-hours of DFT "
-          f"({totals['cpu_s'] / totals['sites']:.0f} CPU s per site, its ground state's share included), "
-          f"CPU/wall {totals['cpu_s'] / totals['wall_s']:.2f}")
+    every_job = [c for jobs in by_group.values() for c in jobs["sites"] + jobs["ground_states"]]
+    cpu, wall = sum(c["cpu_s"] for c in every_job), sum(c["wall_s"] for c in every_job)
+    print(f"{'all':>18s} {n_sites:5d} sites, {cpu / 3600:.2f} core-hours of DFT "
+          f"({cpu / n_sites:.0f} CPU s per site, its ground state's share included), CPU/wall {cpu / wall:.2f}")
 
 
 if __name__ == "__main__":
