@@ -17,7 +17,9 @@ from test_learn import GRID, R, synthetic_fixture
 from siox_xanes.cli import main as cli_main
 from siox_xanes.learning.augment import lorentzian_broadened, shifted
 from siox_xanes.learning.fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
-from siox_xanes.learning.predictor import PredictorSettings, load_predictor, save_predictor, train_predictor
+from siox_xanes.learning.nets import net_config
+from siox_xanes.learning.predictor import (PredictorSettings, augmented_net_config, load_predictor, save_predictor,
+                                          train_predictor)
 from siox_xanes.learning.uncertainty import cell_split, conformal_halfwidth, coverage
 from siox_xanes.measured.align import fit_shift, larch_window_args
 from siox_xanes.measured.normalise import Normalisation, normalise
@@ -200,7 +202,18 @@ SETTINGS = {"seed": 0, "ensemble_members": 3, "confidence": 0.9, "calibration_fr
             "fractions": {"mixtures": 1500, "max_sites": 32},
             "robustness": {"shift_eV": [0.0, 1.0], "broadening_eV": [0.0, 1.0], "noise": [0.0, 0.05]},
             "alignment": {"reference": "alpha_quartz", "window_eV": {"alpha_quartz": [1838.0, 1856.0],
-                                                                     "diamond_si": [1835.0, 1850.0]}, "array": "norm"}}
+                                                                     "diamond_si": [1835.0, 1850.0]}, "array": "norm"},
+            "augmented_training": {"max_epochs": 120, "patience": 10}}
+
+
+def test_augmented_members_get_their_own_early_stopping_bounds_never_looser_than_the_cv():
+    cv = net_config({"hidden": [8], "patience": 200}, LEARNING["training"])
+    assert augmented_net_config(cv, None) is cv
+    bounded = augmented_net_config(cv, {"max_epochs": 300, "patience": 25})
+    assert (bounded.max_epochs, bounded.patience, bounded.hidden) == (150, 25, [8])  # max_epochs 150 is the CV's
+    with pytest.raises(ValueError, match="augmented_training.*dropout"):
+        augmented_net_config(cv, {"dropout": 0.5})
+    assert PredictorSettings.from_config(SETTINGS).augmented_training == {"max_epochs": 120, "patience": 10}
 
 
 def synthetic_cubes(n=500, n_cells=25, seed=0):

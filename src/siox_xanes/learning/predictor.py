@@ -9,7 +9,7 @@ the RDF with its band and the valence-class fractions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,13 +43,32 @@ class PredictorSettings:
     max_sites_per_mixture: int
     robustness: dict = field(default_factory=dict)
     alignment: dict = field(default_factory=dict)
+    # max_epochs/patience of the members trained on augmented spectra; None keeps the CV's.
+    augmented_training: dict | None = None
 
     @classmethod
     def from_config(cls, block: dict) -> "PredictorSettings":
         return cls(int(block["seed"]), int(block["ensemble_members"]), float(block["confidence"]),
                    float(block["calibration_fraction"]), float(block["test_fraction"]),
                    Augmentation.from_config(block["augmentation"]), int(block["fractions"]["mixtures"]),
-                   int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]))
+                   int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]),
+                   dict(block["augmented_training"]) if block.get("augmented_training") else None)
+
+
+def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
+    """``cfg`` with the early-stopping bounds of the augmented members.
+
+    An epoch over the augmented set passes copies + 1 times over every
+    training site, so the CV's patience (counted in epochs over the sites)
+    would wait that many times longer there; ``bounds`` sets max_epochs and
+    patience for those members, and may only lower them.
+    """
+    if not bounds:
+        return cfg
+    unknown = set(bounds) - {"max_epochs", "patience"}
+    if unknown:
+        raise ValueError(f"uncertainty.augmented_training: unknown keys {sorted(unknown)}; expected max_epochs, patience")
+    return replace(cfg, **{k: min(int(v), getattr(cfg, k)) for k, v in bounds.items()})
 
 
 def first_net_config(learning: dict, target: str) -> NetConfig:
@@ -94,15 +113,16 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
     cfg = {target: first_net_config(learning, target) for target in ("valence", "rdf")}
+    aug_cfg = {target: augmented_net_config(c, settings.augmented_training) for target, c in cfg.items()}
     ensembles = {}
     for target in ("valence", "rdf"):
-        ensembles[target] = train_ensemble(x_aug, y[target][train][src], cfg[target], members, seed)
+        ensembles[target] = train_ensemble(x_aug, y[target][train][src], aug_cfg[target], members, seed)
         log(f"{target}: {members} members (augmented, {len(x_aug)} spectra), epochs {ensembles[target].epochs}")
     plain = train_ensemble(x_norm[train], y["valence"][train], cfg["valence"], members, seed)
     log(f"valence without augmentation: epochs {plain.epochs}")
     mix_x, mix_f = random_mixtures(x_aug, n_o[train][src], settings.mixtures, settings.max_sites_per_mixture, seed)
     # fractions: the valence architecture, five outputs
-    fractions = train_ensemble(mix_x, mix_f, cfg["valence"], members, seed + 1)
+    fractions = train_ensemble(mix_x, mix_f, aug_cfg["valence"], members, seed + 1)
     log(f"fractions: {settings.mixtures} mixtures, epochs {fractions.epochs}")
 
     conf = settings.confidence
@@ -116,6 +136,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                   "rdf_halfwidth_median": float(np.median(halfwidth["rdf"])),
                   "epochs": {"valence": ensembles["valence"].epochs, "rdf": ensembles["rdf"].epochs,
                              "valence_without_augmentation": plain.epochs, "fractions": fractions.epochs},
+                  "augmented_training": settings.augmented_training,
                   "coverage": {}, "metrics": {}}
     for target in ("valence", "rdf"):
         mean = ensembles[target].predict(x_norm[test])[0]
