@@ -8,7 +8,7 @@ from sklearn.linear_model import LinearRegression
 from siox_xanes.learning.baseline import baseline_descriptors
 from siox_xanes.learning.metrics import metrics, per_row_rmse
 from siox_xanes.learning.nets import (NetConfig, cross_validate, fit, load_model, net_config, save_model,
-                                     spectrum_on_model_grid)
+                                     spectrum_on_model_grid, validation_split)
 from siox_xanes.learning.predict import main as predict_main
 
 GRID = np.linspace(1830, 1880, 256)
@@ -73,6 +73,21 @@ def test_training_is_deterministic_on_cpu(data):
     a = fit(mu[:200], q[:200], cfg, seed=3).predict(mu[200:260])
     b = fit(mu[:200], q[:200], cfg, seed=3).predict(mu[200:260])
     assert np.array_equal(a, b)
+
+
+def test_the_validation_fold_by_group_keeps_each_group_on_one_side(data):
+    groups = np.repeat(np.arange(40), 9)  # 40 sites, each with its 8 augmented copies
+    val, train = validation_split(len(groups), 0.1, seed=3, groups=groups)
+    assert set(groups[val]).isdisjoint(groups[train]) and len(set(groups[val])) == 4
+    assert sorted(np.concatenate([val, train])) == list(range(len(groups)))
+    assert not np.array_equal(val, validation_split(len(groups), 0.1, seed=4, groups=groups)[0])
+    plain_val, _ = validation_split(len(groups), 0.1, seed=3)  # without groups: rows, copies on both sides
+    assert len(plain_val) == 36 and not set(groups[plain_val]).isdisjoint(groups[np.setdiff1d(np.arange(360), plain_val)])
+    with pytest.raises(ValueError, match="two groups"):
+        validation_split(5, 0.5, seed=0, groups=np.zeros(5))
+    mu, q, _, _ = data
+    model = fit(mu[:90], q[:90], NetConfig(hidden=[16], max_epochs=5, patience=2), seed=0, groups=np.arange(90) // 9)
+    assert len(model.history["val_loss"]) <= 5
 
 
 def test_a_candidate_sets_its_own_regularisation_and_patience(data):

@@ -125,6 +125,12 @@ def test_report_table_names_every_paper_number_in_words():
                                                                      f"{cfg['structures']['compositions']['0.25']['O']}")
     assert "**Results**" in text and "Dataset of this run: 9 spectra from 9 cells; the paper's: 5290 spectra from 45 cells" in text
     assert "| train_model | 2 | 10 | 6 |" in text
+    # the networks rows show what the full window's CV chose, not the config's first candidate
+    assert rows["learning rate (valence / RDF network)"] == ("0.001", "0.001")
+    ctx["metrics"]["valence/full"] = {**ctx["metrics"]["valence/full"], "selected_candidate": 2}
+    rows = {label: o for _, label, _, o in comparison_table(paper, ctx)}
+    assert rows["learning rate (valence / RDF network)"] == "0.0003 / 0.001"
+    assert rows["weight decay, dropout, early-stopping patience (valence / RDF network)"] == "0.0001, 0.1, 200 / 0, 0, 50"
 
 
 def test_report_has_the_predictor_coverage_table():

@@ -101,8 +101,28 @@ class Fitted:
         return self.y_scaler.inverse(out)
 
 
-def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int) -> Fitted:
-    """Train on (x, y) with a seeded validation fold for early stopping; best-validation weights kept."""
+def validation_split(n: int, fraction: float, seed: int, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (validation, training) indices of n rows. With ``groups`` (one label per row) whole
+    groups fall on one side: augmented copies of a site must not validate their own site."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        order = rng.permutation(n)
+        n_val = max(1, int(round(fraction * n)))
+        return order[:n_val], order[n_val:]
+    groups = np.asarray(groups)
+    if len(groups) != n:
+        raise ValueError(f"{len(groups)} group labels for {n} rows")
+    names = rng.permutation(np.unique(groups))
+    if len(names) < 2:
+        raise ValueError("a validation fold by group needs at least two groups")
+    n_val = min(len(names) - 1, max(1, int(round(fraction * len(names)))))
+    is_val = np.isin(groups, names[:n_val])
+    return np.flatnonzero(is_val), np.flatnonzero(~is_val)
+
+
+def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int, groups=None) -> Fitted:
+    """Train on (x, y) with a seeded validation fold for early stopping (whole ``groups`` to one
+    side when given); best-validation weights kept."""
     import torch
 
     x = np.asarray(x, float)
@@ -110,10 +130,7 @@ def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int) -> Fitted:
     if not np.isfinite(x).all() or not np.isfinite(y).all():
         raise ValueError("training data contain NaN or infinite values")
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    n_val = max(1, int(round(cfg.validation_fraction * len(x))))
-    val, train = order[:n_val], order[n_val:]
+    val, train = validation_split(len(x), cfg.validation_fraction, seed, groups)
     xs, ys = Scaler.fit(x[train]), Scaler.fit(y[train])
     dev = device()
     xt = torch.as_tensor(xs.transform(x), dtype=torch.float32, device=dev)

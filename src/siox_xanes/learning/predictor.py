@@ -116,7 +116,8 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     aug_cfg = {target: augmented_net_config(c, settings.augmented_training) for target, c in cfg.items()}
     ensembles = {}
     for target in ("valence", "rdf"):
-        ensembles[target] = train_ensemble(x_aug, y[target][train][src], aug_cfg[target], members, seed)
+        # validation by training site: a site's perturbed copies would otherwise validate it
+        ensembles[target] = train_ensemble(x_aug, y[target][train][src], aug_cfg[target], members, seed, groups=src)
         log(f"{target}: {members} members (augmented, {len(x_aug)} spectra), epochs {ensembles[target].epochs}")
     plain = train_ensemble(x_norm[train], y["valence"][train], cfg["valence"], members, seed)
     log(f"valence without augmentation: epochs {plain.epochs}")

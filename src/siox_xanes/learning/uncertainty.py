@@ -58,10 +58,11 @@ class Ensemble:
         return [m.epochs for m in self.members]
 
 
-def train_ensemble(x, y, cfg: NetConfig, members: int, seed: int) -> Ensemble:
+def train_ensemble(x, y, cfg: NetConfig, members: int, seed: int, groups=None) -> Ensemble:
+    """``groups``: see ``nets.fit`` (each member draws its own validation groups)."""
     if members < 1:
         raise ValueError(f"ensemble of {members} members: expected >= 1")
-    return Ensemble([fit(x, y, cfg, seed + 7919 * k) for k in range(members)])
+    return Ensemble([fit(x, y, cfg, seed + 7919 * k, groups) for k in range(members)])
 
 
 def conformal_level(n: int, confidence: float) -> float:

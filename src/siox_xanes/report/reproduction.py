@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..learning.training import selected_candidate
 from ..spectra.references import reference_settings
 
 
@@ -135,7 +136,10 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
         ("test fraction", "dataset.split.fraction_test", cfg["dataset"]["test_fraction"]),
         ("sites shuffled before the split", "dataset.split.shuffled", True),
     ]
-    val, rdf = learning["candidates"]["valence"][0], learning["candidates"]["rdf"][0]
+    # the network each target trained: its full window's CV choice (the first candidate before any run)
+    val, rdf = ({"weight_decay": 0.0, "dropout": 0.0, "patience": learning["training"]["patience"],
+                 **learning["candidates"][t][selected_candidate(m[f"{t}/full"]) if f"{t}/full" in m else 0]}
+                for t in ("valence", "rdf"))
     networks = [
         ("valence network hidden layers", "networks.charge.hidden", val["hidden"]),
         ("valence network activation", "networks.charge.activation", val["activation"]),
@@ -144,7 +148,11 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
         ("RDF network activation", "networks.rdf.activation", rdf["activation"]),
         ("RDF network outputs", "networks.rdf.output", cfg["dataset"]["rdf_bins"]),
         ("optimiser", "networks.optimiser.name", "Adam"),
-        ("learning rate", "networks.optimiser.lr", val["learning_rate"]),
+        ("learning rate (valence / RDF network)", "networks.optimiser.lr",
+         val["learning_rate"] if val["learning_rate"] == rdf["learning_rate"]
+         else f"{val['learning_rate']:g} / {rdf['learning_rate']:g}"),
+        ("weight decay, dropout, early-stopping patience (valence / RDF network)", None,
+         " / ".join(f"{c['weight_decay']:g}, {c['dropout']:g}, {c['patience']}" for c in (val, rdf))),
         ("batch size", "networks.optimiser.batch_size", learning["training"]["batch_size"]),
         ("loss", "networks.optimiser.loss", "MSE"),
         ("model selection", "networks.model_selection", f"{learning['cv_folds']}-fold CV over "
