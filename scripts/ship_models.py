@@ -26,8 +26,10 @@ card = {
     "trained_on": {"release": snakemake.params.release, "workflow": release["workflow"], "counts": release["counts"]},
     "full_window_networks": networks,
     "predictor": {"file": Path(out.predictor).name, "networks": evaluation.get("networks"),
-                  "epochs": evaluation["epochs"], "confidence": evaluation["confidence"],
-                  "coverage": evaluation["coverage"], "n_sites": evaluation["n_sites"]},
+                  "epochs": evaluation["epochs"], "augmented_training": evaluation.get("augmented_training"),
+                  "confidence": evaluation["confidence"], "valence_halfwidth": evaluation["valence_halfwidth"],
+                  "coverage": evaluation["coverage"], "test_metrics": evaluation["metrics"],
+                  "n_sites": evaluation["n_sites"]},
 }
 write_json(out.card, card)
 log.info("shipped %s", ", ".join([out.predictor, *out.models]))
