@@ -13,6 +13,7 @@ rule site_rdf:
     params:
         r_max=config["dataset"]["rdf_r_max"],
         bins=config["dataset"]["rdf_bins"],
+        sigma=config["dataset"]["rdf_sigma_A"],
         cutoffs=config["validation"]["cutoffs"],
         sites=lambda wc: SITES[wc.cell],
     script:

@@ -11,7 +11,7 @@ log = start(snakemake)
 atoms = read_structure(snakemake.input.structure)
 sites = list(snakemake.params.sites)
 params = snakemake.params
-g = site_rdfs(atoms, sites, params.r_max, params.bins)
+g = site_rdfs(atoms, sites, params.r_max, params.bins, params.sigma)
 nb = neighbour_summary(atoms, sites, snakemake.params.cutoffs)
 ds = xr.Dataset(
     {
@@ -22,7 +22,8 @@ ds = xr.Dataset(
         **{k: ("rdf_site", v) for k, v in nb.items()},
     },
     coords={"r": ("r", g["r"], {"units": "angstrom"}), "atom_index": ("rdf_site", np.asarray(sites))},
-    attrs={"cell": snakemake.wildcards.cell, "rdf_r_max": params.r_max, "rdf_bins": params.bins},
+    attrs={"cell": snakemake.wildcards.cell, "rdf_r_max": params.r_max, "rdf_bins": params.bins,
+           "rdf_sigma_angstrom": params.sigma},
 )
 log.info("%d sites, first-shell O counts %s", len(sites), nb["n_o_neighbours"].tolist())
 with atomic_path(snakemake.output.rdf) as tmp:

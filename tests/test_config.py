@@ -34,7 +34,7 @@ def test_default_and_paper_configs_pass(default_config):
     validate(merged, SCHEMA)
     check_config(merged)
     assert sum(c["Si"] for c in merged["structures"]["compositions"].values()) * len(merged["structures"]["seeds"]) == 735
-    assert merged["release"]["publish"] == "data/siox-medium-v1"
+    assert merged["release"]["publish"] == "data/siox-medium-v2"
     quicklook = merged_over(default_config, "config_quicklook.yaml")
     validate(quicklook, SCHEMA)
     check_config(quicklook)

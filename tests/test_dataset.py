@@ -118,6 +118,25 @@ def test_rdf_on_other_bins_or_of_another_cell(inputs, tmp_path):
         assemble(spectra, expected, cell_inputs, {}, 0.2, 0)
 
 
+def test_rdf_smoothing_is_recorded_and_must_be_the_same_in_every_cell(inputs):
+    spectra, expected, cell_inputs = inputs
+    sites, systems = build(inputs)
+    assert sites["rdf_total"].attrs["gaussian_sigma_angstrom"] == 0.0  # files without the attribute: histograms
+    assert "no smoothing" in systems["rdf_o"].attrs["comment"]
+    for cell in cell_inputs:
+        with xr.open_dataset(cell_inputs[cell]["rdf"]) as ds:
+            ds = ds.load()
+        ds.assign_attrs(rdf_sigma_angstrom=0.1).to_netcdf(cell_inputs[cell]["rdf"])
+    sites, _ = build(inputs)
+    assert sites["rdf_si"].attrs["gaussian_sigma_angstrom"] == 0.1 and "sigma 0.1 A" in sites["rdf_total"].attrs["comment"]
+    path = cell_inputs["x0.00_seed1"]["rdf"]
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds.assign_attrs(rdf_sigma_angstrom=0.05).to_netcdf(path)
+    with pytest.raises(DatasetError, match="x0.00_seed1_rdf.nc: RDF Gaussian sigma 0.05 A, the other cells' 0.1 A"):
+        build(inputs)
+
+
 def test_split_is_seeded():
     a = train_test_split(5290, 0.2, 0)
     assert a.sum() == 1058 and np.array_equal(a, train_test_split(5290, 0.2, 0))

@@ -65,3 +65,27 @@ def test_amorphous_like_cell_tends_to_one():
     atoms = Atoms(["Si"] * 400, positions=rng.uniform(0, 20, (400, 3)), cell=[20] * 3, pbc=True)
     g = site_rdfs(atoms, list(range(50)), n_bins=50)
     assert g["total"][:, 25:].mean() == pytest.approx(1.0, abs=0.1)
+
+
+def test_gaussian_rdf_keeps_the_neighbour_count_and_tends_to_the_histogram():
+    q = reference_crystal("alpha_quartz")
+    hist = site_rdfs(q, [0])
+    smooth = site_rdfs(q, [0], sigma=0.1)
+    r = smooth["r"]
+    n = counts_from_g(smooth["O"], q)[0]
+    assert n[r < 2.3].sum() == pytest.approx(4, abs=1e-3)  # four O at 1.60-1.61 A, tails inside 2.3 A
+    assert r[np.argmax(smooth["O"][0])] == pytest.approx(1.61, abs=0.02)
+    # a smooth curve: its peak ~ 4 / (4 pi R^2 rho sqrt(2 pi) sigma), far below the histogram's spikes
+    assert smooth["O"].max() < 0.25 * hist["O"].max()
+    assert np.allclose(site_rdfs(q, [0], sigma=1e-6)["total"], hist["total"], atol=1e-6)  # sigma -> 0: the histogram
+    with pytest.raises(ValueError, match="sigma"):
+        site_rdfs(q, [0], sigma=-0.1)
+
+
+def test_gaussian_rdf_counts_neighbours_just_beyond_r_max_in_the_last_bins():
+    from ase import Atoms
+
+    pair = Atoms(["Si", "O"], positions=[[0, 0, 0], [5.05, 0, 0]], cell=[30] * 3, pbc=True)  # 0.05 A beyond r_max
+    assert np.allclose(site_rdfs(pair, [0])["O"], 0)
+    n = counts_from_g(site_rdfs(pair, [0], sigma=0.1)["O"][0], pair)
+    assert n.sum() == pytest.approx(0.31, abs=0.01)  # the part of the Gaussian below 5 A: Phi(-0.5)

@@ -1,4 +1,4 @@
-"""What the repository ships: the medium data release (data/siox-medium-v1) holds what its data
+"""What the repository ships: the medium data release (data/siox-medium-v2) holds what its data
 card says."""
 
 import json

@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     p.add_argument("--plots", help="folder for one PNG per spectrum")
     r = sub.add_parser("release", help="keep finished MD/DFT results as compressed batches, or restore them")
     r.add_argument("action", choices=["pack", "restore"])
-    r.add_argument("batches", help="the release's batch folder, e.g. data/siox-medium-v1/batches")
+    r.add_argument("batches", help="the release's batch folder, e.g. data/siox-medium-v2/batches")
     r.add_argument("--workdir", default=".", help="the workflow's working directory (default: here)")
     r.add_argument("--only", nargs="+", metavar="PATTERN", help="pack: only files matching these fnmatch patterns")
     args = ap.parse_args(argv)

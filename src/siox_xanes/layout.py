@@ -44,7 +44,7 @@ SHIPPED_MODEL = "data/models/{target}_full.pt"          # the full window's netw
 SHIPPED_MODELS_CARD = "data/models/models.json"         # which release, networks, epochs, test metrics
 BENCHMARKS = "benchmarks"
 
-# Files of a published data release (a folder such as data/siox-medium-v1): what rule
+# Files of a published data release (a folder such as data/siox-medium-v2): what rule
 # data_release writes, and what a preset with dataset.from_release learns from.
 RELEASE_FILES = {
     "sites": "spectra_sites.nc",                    # the site cube

@@ -77,7 +77,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
         raise DatasetError("NaN or negative spectra: " + ", ".join(f"{cells_in_spectra[k]} site {int(site_ids[k])}" for k in bad[:10]))
 
     rows, rdf_total, rdf_si, rdf_o, mus = [], [], [], [], []
-    r = None
+    r = sigma = None
     systems = []
     for group, cell in enumerate(expected_sites):
         inp = cell_inputs[cell]
@@ -86,10 +86,13 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             rdf = rdf.load()
         if rdf.attrs.get("cell") != cell:
             raise DatasetError(f"{inp['rdf']}: RDFs of cell {rdf.attrs.get('cell')}, expected {cell}")
+        cell_sigma = float(rdf.attrs.get("rdf_sigma_angstrom", 0.0))  # files without it are histograms
         if r is None:
-            r = rdf["r"]
+            r, sigma = rdf["r"], cell_sigma
         elif not np.allclose(rdf["r"].values, r.values):
             raise DatasetError(f"{inp['rdf']}: RDF bins differ from the other cells'")
+        elif cell_sigma != sigma:
+            raise DatasetError(f"{inp['rdf']}: RDF Gaussian sigma {cell_sigma} A, the other cells' {sigma} A")
         row_of = {int(a): k for k, a in enumerate(rdf["atom_index"].values)}
         arrays = {v: rdf[v].values for v in ("g_total", "g_si", "g_o", "position", "n_o_neighbours",
                                               "n_si_neighbours", "nearest_o_distance", "nearest_si_distance")}
@@ -133,13 +136,18 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     attrs = _attrs(spectra.attrs, provenance)
     e_coord = ("energy", energy.values, {"units": "eV", "long_name": "photon energy", "standard_name": "photon_energy"})
     r_coord = ("r", r.values, {"units": "angstrom", "long_name": "distance from the absorbing Si (bin centre)"})
+    # how g(R) was made, on every RDF variable of both cubes
+    g_attrs = {"units": "1", "gaussian_sigma_angstrom": sigma,
+               "comment": ("g(R) = N(R) / (4 pi R^2 dR rho), rho the cell's number density; "
+                           + (f"each neighbour a Gaussian of sigma {sigma:g} A integrated over the bin"
+                              if sigma else "N(R): neighbours counted per bin (no smoothing)"))}
     sites = xr.Dataset(
         {
             "mu": (("site", "energy"), np.asarray(mus), {"long_name": "Si K-edge XANES, mean of x, y, z polarisations", "units": "1"}),
             "bader_charge": ("site", table["bader_charge"].to_numpy(), {"long_name": "Bader charge of the absorbing Si", "units": "e"}),
-            "rdf_total": (("site", "r"), np.asarray(rdf_total), {"long_name": "per-site RDF g(R) of Si and O around the absorber", "units": "1"}),
-            "rdf_si": (("site", "r"), np.asarray(rdf_si), {"long_name": "Si part of the per-site RDF", "units": "1"}),
-            "rdf_o": (("site", "r"), np.asarray(rdf_o), {"long_name": "O part of the per-site RDF", "units": "1"}),
+            "rdf_total": (("site", "r"), np.asarray(rdf_total), {"long_name": "per-site RDF g(R) of Si and O around the absorber", **g_attrs}),
+            "rdf_si": (("site", "r"), np.asarray(rdf_si), {"long_name": "Si part of the per-site RDF", **g_attrs}),
+            "rdf_o": (("site", "r"), np.asarray(rdf_o), {"long_name": "O part of the per-site RDF", **g_attrs}),
             "n_o_neighbours": ("site", table["n_o_neighbours"].to_numpy(), {"long_name": "first-shell O neighbours = formal valence class (Si0 ... Si4+)", "units": "1"}),
             "n_si_neighbours": ("site", table["n_si_neighbours"].to_numpy(), {"long_name": "first-shell Si neighbours", "units": "1"}),
             "nearest_o_distance": ("site", table["nearest_o_distance"].to_numpy(), {"long_name": "distance to the nearest O (NaN: none within 3.5 A)", "units": "angstrom"}),
@@ -168,9 +176,9 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             "mu": (("system", "energy"), np.asarray([s["mu"] for s in systems]), {"long_name": "mean Si K-edge XANES over the cell's computed sites", "units": "1"}),
             "mean_bader_charge": ("system", sys_table["mean_bader_charge"].to_numpy(), {"long_name": "mean Bader charge over the computed sites", "units": "e"}),
             "mean_bader_charge_all_si": ("system", sys_table["mean_bader_charge_all_si"].to_numpy(), {"long_name": "mean Bader charge over every Si of the cell", "units": "e"}),
-            "rdf_total": (("system", "r"), np.asarray([s["g_total"] for s in systems]), {"long_name": "mean per-site RDF over the computed sites", "units": "1"}),
-            "rdf_si": (("system", "r"), np.asarray([s["g_si"] for s in systems]), {"units": "1"}),
-            "rdf_o": (("system", "r"), np.asarray([s["g_o"] for s in systems]), {"units": "1"}),
+            "rdf_total": (("system", "r"), np.asarray([s["g_total"] for s in systems]), {"long_name": "mean per-site RDF over the computed sites", **g_attrs}),
+            "rdf_si": (("system", "r"), np.asarray([s["g_si"] for s in systems]), {"long_name": "mean Si part of the per-site RDF", **g_attrs}),
+            "rdf_o": (("system", "r"), np.asarray([s["g_o"] for s in systems]), {"long_name": "mean O part of the per-site RDF", **g_attrs}),
             "n_sites_used": ("system", sys_table["n_sites_used"].to_numpy(), {"long_name": "Si sites averaged", "units": "1"}),
             "n_si_in_cell": ("system", sys_table["n_si_in_cell"].to_numpy(), {"long_name": "Si atoms in the cell", "units": "1"}),
             "all_sites_computed": ("system", sys_table["all_sites_computed"].to_numpy().astype(np.int8),
