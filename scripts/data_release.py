@@ -50,7 +50,8 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
               "cells_with_every_si": int(systems["all_sites_computed"].sum()),
               "reference_sites": int(refs.sizes["spectrum"]),
               "compositions": sorted({f"{v:.2f}" for v in systems["x"].values})}
-record = publish.provenance(snakemake.config, publish.git_state(Path(siox_xanes.__file__).resolve().parents[2]),
+git = publish.git_state(Path(siox_xanes.__file__).resolve().parents[2], exclude=list(out))
+record = publish.provenance(snakemake.config, git,
                             {"quantum_espresso": qe, "lammps": lammps, "python_packages": packages}, manifest, counts)
 write_json(out.provenance, record)
 log.info("release %s: %s", Path(out.provenance).parent, counts)

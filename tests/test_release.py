@@ -257,3 +257,25 @@ def test_git_state_outside_a_checkout(tmp_path):
     from siox_xanes.release.publish import git_state
 
     assert git_state(tmp_path)["commit"].startswith("unknown")
+
+
+def test_git_state_leaves_the_release_files_out_of_the_dirty_check(tmp_path):
+    import subprocess
+
+    from siox_xanes.release.publish import git_state
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "rel").mkdir()
+    (tmp_path / "rel" / "cube.nc").write_text("v1")
+    (tmp_path / "code.py").write_text("a = 1")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    (tmp_path / "rel" / "cube.nc").unlink()  # the job rewrites its own outputs (Snakemake removes them first)
+    state = git_state(tmp_path, exclude=[tmp_path / "rel" / "cube.nc"])
+    assert len(state["commit"]) == 40 and state["uncommitted_changes"] is False
+    assert git_state(tmp_path)["uncommitted_changes"] is True
+    (tmp_path / "code.py").write_text("a = 2")  # a workflow file changed: the release says so
+    assert git_state(tmp_path, exclude=[tmp_path / "rel" / "cube.nc"])["uncommitted_changes"] is True

@@ -44,6 +44,11 @@ def test_the_release_holds_every_si_site_of_its_45_cells():
     assert all(len(p["sha256"]) == 64 for p in provenance["pseudopotentials"].values())
     assert provenance["counts"]["glass_sites"] == n_sites and provenance["counts"]["cells_with_every_si"] == 45
     assert "CC BY 4.0" in (RELEASE / "LICENSE").read_text()
+    # smoothed RDFs, as the config that made them says; a single site's histogram peaks at g > 20
+    sigma = provenance["config"]["dataset"]["rdf_sigma_A"]
+    with xr.open_dataset(release_file("sites")) as sites:
+        assert sigma > 0 and sites["rdf_total"].attrs["gaussian_sigma_angstrom"] == sigma
+        assert float(sites["rdf_total"].max()) < 10
 
 
 def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_sites(tmp_path, capsys):

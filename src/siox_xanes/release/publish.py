@@ -146,13 +146,22 @@ def read_structures(path: str | Path) -> dict:
     return {str(a.info["cell"]): a for a in frames}
 
 
-def git_state(repository: str | Path) -> dict:
-    """Commit of the workflow that made the release, and whether its files differed from it."""
+def git_state(repository: str | Path, exclude=()) -> dict:
+    """Commit of the workflow that made the release, and whether its files differed from it.
+
+    ``exclude``: paths left out of that check, the release's own files, which
+    the job itself rewrites (Snakemake removes them first).
+    """
+    repository = Path(repository).resolve()
+
     def git(*args):
         return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=True).stdout.strip()
 
+    skip = [f":(exclude){Path(p).resolve().relative_to(repository)}" for p in exclude
+            if Path(p).resolve().is_relative_to(repository)]
     try:
-        return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no"))}
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", *skip)
+        return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": bool(dirty)}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": "unknown (not a git checkout)", "uncommitted_changes": None}
 
