@@ -66,7 +66,7 @@ def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_
     with xr.open_dataset(release_file("sites")) as sites:
         pick = np.flatnonzero(np.isin(sites["cell"].values.astype(str), sorted(held_out)))[::3]
         energy, mu = sites["energy"].values, sites["mu"].values[pick]
-        truth = sites["bader_charge"].values[pick]
+        truth, rdf_truth = sites["bader_charge"].values[pick], sites["rdf_total"].values[pick]
     assert len(pick) >= 20
     files = [str(write_xdi(tmp_path / f"site{k:03d}.xdi", energy, m)) for k, m in enumerate(mu)]
     assert cli_main(["predict", *files, "--shift", "0"]) == 0  # no --model: data/models/predictor.pt
@@ -78,3 +78,5 @@ def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_
     assert inside.mean() >= 0.7, (inside.mean(), list(zip(truth.round(2), low.round(2), high.round(2))))
     predicted = np.array([r["valence"] for r in results])
     assert np.sqrt(np.mean((predicted - truth) ** 2)) < 0.3  # the linear baseline's RMSE on the full set is 0.31
+    rdf = np.array([r["rdf"] for r in results])
+    assert np.sqrt(np.mean((rdf - rdf_truth) ** 2)) < 0.6  # predicting the training mean gives ≈ 0.7
