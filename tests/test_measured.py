@@ -202,8 +202,7 @@ SETTINGS = {"seed": 0, "ensemble_members": 3, "confidence": 0.9, "calibration_fr
             "fractions": {"mixtures": 1500, "max_sites": 32},
             "robustness": {"shift_eV": [0.0, 1.0], "broadening_eV": [0.0, 1.0], "noise": [0.0, 0.05]},
             "alignment": {"reference": "alpha_quartz", "window_eV": {"alpha_quartz": [1838.0, 1856.0],
-                                                                     "diamond_si": [1835.0, 1850.0]}, "array": "norm"},
-            "augmented_training": {"max_epochs": 120, "patience": 10}}
+                                                                     "diamond_si": [1835.0, 1850.0]}, "array": "norm"}}
 
 
 def test_augmented_members_get_their_own_early_stopping_bounds_never_looser_than_the_cv():
@@ -213,7 +212,9 @@ def test_augmented_members_get_their_own_early_stopping_bounds_never_looser_than
     assert (bounded.max_epochs, bounded.patience, bounded.hidden) == (150, 25, [8])  # max_epochs 150 is the CV's
     with pytest.raises(ValueError, match="augmented_training.*dropout"):
         augmented_net_config(cv, {"dropout": 0.5})
-    assert PredictorSettings.from_config(SETTINGS).augmented_training == {"max_epochs": 120, "patience": 10}
+    assert PredictorSettings.from_config(SETTINGS).augmented_training is None  # absent: the CV's bounds
+    bounded = PredictorSettings.from_config({**SETTINGS, "augmented_training": {"max_epochs": 120, "patience": 10}})
+    assert bounded.augmented_training == {"max_epochs": 120, "patience": 10}
 
 
 def synthetic_cubes(n=500, n_cells=25, seed=0):
@@ -271,7 +272,7 @@ def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predic
     def as_measured(mu):
         return 4.2 * np.interp(e - applied, GRID, mu) + 0.08 + rng.normal(0, 0.004, len(e))
 
-    test = [i for i, c in enumerate(sites["cell"].values) if c in predictor.bundle["training"]["cells"]["test"]][:10]
+    test = [i for i, c in enumerate(sites["cell"].values) if c in predictor.bundle["training"]["cells"]["test"]][:30]
     write_xdi(tmp_path / "quartz.xdi", e, as_measured(quartz))
     files = [str(write_xdi(tmp_path / f"sample{k:03d}.xdi", e, as_measured(sites["mu"].values[k]))) for k in test]
     shutil.copy(XAS / "CaSO4_rt_01.xdi", tmp_path)
@@ -284,10 +285,13 @@ def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predic
     computed = predictor.predict(normalise_many(GRID, sites["mu"].values[test], predictor.norm, computed=True))["valence"]
     measured = np.array([r["valence"] for r in results])
     halfwidth = predictor.bundle["conformal"]["valence_halfwidth"]
-    assert np.abs(measured - computed).max() < 0.25 * halfwidth
+    # the measurement path (other grid, scale, offset, noise, a fitted shift) moves answers by far less than the interval
+    moved = np.abs(measured - computed)
+    assert moved.mean() < 0.15 * halfwidth and moved.max() < 0.6 * halfwidth, moved / halfwidth
     truth = sites["bader_charge"].values[test]
     inside = [r["valence_interval"][0] <= t <= r["valence_interval"][1] for r, t in zip(results, truth)]
-    assert sum(inside) >= 8, list(zip(truth, measured))
+    # 90 % intervals calibrated on computed spectra: >= 70 % of 30 sites (2.7 eV off would leave few inside)
+    assert sum(inside) >= 21, list(zip(truth, measured))
     assert all(sum(r["fractions"].values()) == pytest.approx(1.0) and len(r["rdf"]) == len(R) for r in results)
     assert len(list((tmp_path / "png").glob("*.png"))) == len(test)
     rc = cli_main(["predict", files[0], "--model", str(path), "--shift", f"{-applied}", "--format", "csv",

@@ -1,4 +1,5 @@
-"""Error measures of predictions (numpy only: the report and figures use them without PyTorch)."""
+"""Error measures of predictions and the CV's choice among candidates (numpy only: the report and
+figures use them without PyTorch)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,12 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
 def per_row_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """RMSE of each predicted RDF (one value per site), as in the paper's Fig. 4."""
     return np.sqrt(np.mean((np.asarray(y_pred) - np.asarray(y_true)) ** 2, axis=1))
+
+
+def selected_candidate(window_metrics: dict) -> int:
+    """Index of the candidate a window trained: the one its metrics name, else the lowest mean
+    RMSE of its CV (0 without a CV: one candidate)."""
+    if window_metrics.get("selected_candidate") is not None:
+        return int(window_metrics["selected_candidate"])
+    cv = window_metrics.get("cv") or []
+    return int(min(cv, key=lambda row: row["mean_rmse"])["candidate"]) if cv else 0

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from ..layout import MODEL_INPUT
-from .metrics import metrics, per_row_rmse
+from .metrics import metrics, per_row_rmse, selected_candidate  # noqa: F401 (the scripts import it from here)
 from .nets import cross_validate, fit, net_config
 
 TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
@@ -38,15 +38,6 @@ def grouped_metrics(y_true, y_pred, labels) -> dict:
             m["mean_row_rmse"] = float(per_row_rmse(y_true[sel], y_pred[sel]).mean())
         out[str(lab)] = m
     return out
-
-
-def selected_candidate(window_metrics: dict) -> int:
-    """Index of the candidate a window trained: the one its metrics name, else the lowest mean
-    RMSE of its CV (0 without a CV: one candidate)."""
-    if window_metrics.get("selected_candidate") is not None:
-        return int(window_metrics["selected_candidate"])
-    cv = window_metrics.get("cv") or []
-    return int(min(cv, key=lambda row: row["mean_rmse"])["candidate"]) if cv else 0
 
 
 def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> dict:

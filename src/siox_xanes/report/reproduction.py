@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..learning.training import selected_candidate
+from ..learning.metrics import selected_candidate
 from ..spectra.references import reference_settings
 
 
