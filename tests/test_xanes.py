@@ -63,3 +63,29 @@ def test_to_grid():
         to_grid(e, np.full(500, np.nan), grid)
     with pytest.raises(ValueError, match="increasing"):
         to_grid(e[::-1], np.ones(500), grid)
+
+
+def test_scratch_folder_is_removed_when_the_job_is_terminated(tmp_path):
+    """SLURM ends a job past its time limit with SIGTERM: the core-hole job's scratch
+    (wavefunctions, save directories) must go with it, the running QE program too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    child = (
+        "import subprocess\n"
+        "from siox_xanes.spectra.calc import scratch_dir\n"
+        "with scratch_dir('ch-') as tmp:\n"
+        "    open(tmp + '/ch.wfc1', 'w').write('x')\n"
+        "    print(tmp, flush=True)\n"
+        "    subprocess.run(['sleep', '60'])\n"
+    )
+    env = {**os.environ, "SIOX_SCRATCH": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True, env=env)
+    scratch = proc.stdout.readline().strip()
+    assert os.path.isdir(scratch) and scratch.startswith(str(tmp_path))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not os.path.exists(scratch)
+    assert list(tmp_path.iterdir()) == []

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
@@ -17,9 +20,36 @@ DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pb
 POLARISATIONS = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 
+@contextmanager
 def scratch_dir(prefix: str):
-    """Temporary folder for wavefunctions and save directories (node-local $TMPDIR on clusters)."""
-    return tempfile.TemporaryDirectory(prefix=prefix, dir=os.environ.get("SIOX_SCRATCH") or None)
+    """Temporary folder for wavefunctions and save directories (node-local $TMPDIR on clusters).
+
+    Removed however the job ends, SIGTERM included: SLURM sends it at a time limit
+    (and Snakemake to its jobs when stopped), and Python's default action for it
+    exits without unwinding, which left a core-hole job's save directories behind.
+    """
+    with terminate_as_exit(), tempfile.TemporaryDirectory(prefix=prefix, dir=os.environ.get("SIOX_SCRATCH") or None) as tmp:
+        yield tmp
+
+
+@contextmanager
+def terminate_as_exit():
+    """Turn SIGTERM into SystemExit(143) while inside, so ``with``/``finally`` blocks run.
+
+    subprocess.run kills its child on the way out. Outside the main thread, where
+    Python cannot set handlers, it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _from_mapping(cls, values: dict):
