@@ -12,7 +12,12 @@ the main peak before the global shift; then the quartz - Si separation of every
 pair of variants. Results are appended to a JSON file as they finish, so an
 interrupted run keeps what it computed.
 
-    .venv/bin/python bench/reference_convergence.py [--variants ...] [--config config.yaml] [--out FILE] [--plot PNG]
+With ``--core-hole fch`` the spectrum comes from a full-core-hole SCF (the
+excited electron removed, ``tot_charge`` 1) instead of XCH, its lowest empty
+level placed at the same Delta-SCF onset (the XCH total energy, computed without
+its spectrum); such rows are stored as '<variant>_fch'.
+
+    .venv/bin/python bench/reference_convergence.py [--variants ...] [--core-hole xch|fch] [--config config.yaml] [--out FILE] [--plot PNG]
 
 Needs the PAW datasets in results/pseudo (rule `pseudopotentials`).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import tempfile
 import time
@@ -30,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
+from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state, run_scf, scratch_dir
 from siox_xanes.spectra.energy import main_peak, onset_energy_eV
 from siox_xanes.spectra.references import reference_crystal
 
@@ -62,7 +68,16 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_variant(name: str, xanes: dict, ranks: int) -> dict:
+def xspectra_levels(qe_text: str) -> tuple[float, float]:
+    """(HOMO, LUMO) in eV that xspectra.x read from the SCF; its spectrum's zero is the HOMO."""
+    homo = re.findall(r"ehomo \[eV\]:\s+(-?\d+\.\d+)", qe_text)
+    lumo = re.findall(r"elumo \[eV\]:\s+(-?\d+\.\d+)", qe_text)
+    if not homo or not lumo:
+        raise ValueError("xspectra.x output names no HOMO/LUMO")
+    return float(homo[-1]), float(lumo[-1])
+
+
+def run_variant(name: str, xanes: dict, ranks: int, core_hole: str = "xch") -> dict:
     ref, repeat, scf_k, xs_k = VARIANTS[name]
     atoms = reference_crystal(ref, repeat)
     scf = replace(ScfSettings.from_mapping(xanes), scf_kpoints=scf_k)
@@ -75,13 +90,23 @@ def run_variant(name: str, xanes: dict, ranks: int) -> dict:
         gs = ground_state(atoms, scf, PSEUDO, tmp / "v.cube", tmp / "ae.cube", 1, launch)
         gs_cpu = cpu_seconds() - t0
         t0 = cpu_seconds()
-        site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch)
+        if core_hole == "xch":
+            site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch)
+            e_excited = site["scf"]["total_energy_eV"]
+            zero_above_onset = 0.0  # the XCH spectrum's zero is the excited electron's level: the onset
+        else:
+            with scratch_dir("xch-") as xch_dir:  # the onset: XCH total energy, no spectrum
+                e_excited = run_scf(atoms, scf, PSEUDO, Path(xch_dir), "ch", 1, launch, absorber=0)["total_energy_eV"]
+            site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch,
+                                  keep=tmp / "fch.txt", tot_charge=1.0)
+            homo, lumo = xspectra_levels((tmp / "fch.txt").read_text())
+            zero_above_onset = homo - lumo  # the FCH's lowest empty level sits at the onset
         site_cpu = cpu_seconds() - t0
         wall = time.monotonic() - w0
-    onset = onset_energy_eV(site["scf"]["total_energy_eV"], gs["total_energy_eV"], manifest["atomic_correction_eV"])
-    energy = site["energy_rel_eV"] + onset
+    onset = onset_energy_eV(e_excited, gs["total_energy_eV"], manifest["atomic_correction_eV"])
+    energy = site["energy_rel_eV"] + zero_above_onset + onset
     peak = main_peak(energy, site["mu_mean"], onset, xanes["main_peak_window_eV"])
-    return {"variant": name, "reference": ref, "atoms": len(atoms), "repeat": list(repeat), "scf_kpoints": list(scf_k),
+    return {"variant": name if core_hole == "xch" else f"{name}_fch", "reference": ref, "core_hole": core_hole, "atoms": len(atoms), "repeat": list(repeat), "scf_kpoints": list(scf_k),
             "xspectra_kpoints": list(xs_k), "gs_cpu_s": gs_cpu, "site_cpu_s": site_cpu, "wall_s": wall,
             "scf_iterations": site["scf"]["scf_iterations"], "onset_unshifted_eV": onset,
             "main_peak_unshifted_eV": peak, "energy_unshifted_eV": [round(float(e), 4) for e in energy],
@@ -114,6 +139,8 @@ def main():
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--config", default=str(ROOT / "config.yaml"), help="XANES settings (cut-offs, smearing, broadening)")
     ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--core-hole", choices=("xch", "fch"), default="xch",
+                    help="spectrum from the excited-electron (the workflow's) or the full core-hole SCF")
     ap.add_argument("--out", default="reference_convergence.json", help="results, appended as each variant ends")
     ap.add_argument("--plot", help="also draw every spectrum computed so far into this PNG")
     args = ap.parse_args()
@@ -128,18 +155,19 @@ def main():
     print(f"{'variant':>9s} {'atoms':>5s} {'SCF k':>6s} {'xs k':>6s} {'GS cpu s':>8s} {'site cpu s':>10s} "
           f"{'wall s':>7s} {'onset eV':>9s} {'peak eV':>9s}", flush=True)
     for name in args.variants:
-        if name in known:
-            row = next(r for r in done if r["variant"] == name)
+        key = name if args.core_hole == "xch" else f"{name}_fch"
+        if key in known:
+            row = next(r for r in done if r["variant"] == key)
         else:
-            row = run_variant(name, xanes, args.ranks)
+            row = run_variant(name, xanes, args.ranks, args.core_hole)
             done.append(row)
             tmp = out.with_suffix(".tmp")
             tmp.write_text(json.dumps(done, indent=1))
             tmp.replace(out)
-        print(f"{name:>9s} {row['atoms']:5d} {'x'.join(map(str, row['scf_kpoints'])):>6s} "
+        print(f"{key:>9s} {row['atoms']:5d} {'x'.join(map(str, row['scf_kpoints'])):>6s} "
               f"{'x'.join(map(str, row['xspectra_kpoints'])):>6s} {row['gs_cpu_s']:8.0f} {row['site_cpu_s']:10.0f} "
               f"{row['wall_s']:7.0f} {row['onset_unshifted_eV']:9.2f} {row['main_peak_unshifted_eV']:9.2f}", flush=True)
-    rows = [r for r in done if r["variant"] in args.variants]
+    rows = [r for r in done if r["variant"] in args.variants or r["variant"].removesuffix("_fch") in args.variants]
     quartz = [r for r in rows if r["reference"] == "alpha_quartz"]
     silicon = [r for r in rows if r["reference"] == "diamond_si"]
     target = experiment["alpha_quartz"] - experiment["diamond_si"]

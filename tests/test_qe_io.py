@@ -44,6 +44,11 @@ def test_pw_input_core_hole_species_first(alpha_quartz):
     tf = pw_input(alpha_quartz, prefix="gs", outdir="./out", pseudo_dir="/pp", datasets=DATASETS, ecutwfc=30,
                   ecutrho=240, mixing_mode="local-TF")
     assert "mixing_mode = 'local-TF'" in tf
+    fch = pw_input(alpha_quartz, prefix="ch", outdir="./out", pseudo_dir="/pp", datasets=DATASETS, ecutwfc=30,
+                   ecutrho=240, absorber=1, tot_charge=1.0)
+    system = re.search(r"&system\n(.*?)\n/", fch, re.S).group(1)
+    assert "tot_charge = 1\n" in system + "\n"  # FCH: the excited electron removed
+    assert fch.replace("  tot_charge = 1\n", "") == text  # and nothing else differs
 
 
 def test_settings_take_exactly_their_config_entries():

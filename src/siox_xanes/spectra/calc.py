@@ -115,13 +115,13 @@ DENSITY_FILES = ("charge-density.dat", "data-file-schema.xml", "paw.txt")  # paw
 
 
 def run_scf(atoms, scf: ScfSettings, pseudo_dir: Path, work: Path, prefix: str, attempt: int, launch: Launch,
-            absorber=None, startingpot: str | None = None) -> dict:
+            absorber=None, startingpot: str | None = None, tot_charge: float = 0.0) -> dict:
     """pw.x SCF; raises QEError naming the output when it did not converge."""
     text = pw_input(
         atoms, prefix=prefix, outdir="./out", pseudo_dir=str(Path(pseudo_dir).resolve()), datasets=DATASETS,
         ecutwfc=scf.ecutwfc_Ry, ecutrho=scf.ecutrho_Ry, kpoints=scf.scf_kpoints,
         absorber=absorber, degauss=scf.degauss_Ry, conv_thr_per_atom=scf.conv_thr_per_atom,
-        startingpot=startingpot, mixing_mode=scf.mixing_mode, **scf.attempt(attempt),
+        startingpot=startingpot, mixing_mode=scf.mixing_mode, tot_charge=tot_charge, **scf.attempt(attempt),
     )
     out = run_qe("pw.x", text, work, f"{prefix}.out", launch.ranks, launch.launcher)
     result = parse_pw_output(out)
@@ -174,13 +174,15 @@ def ground_state(atoms, scf: ScfSettings, pseudo_dir: Path, rho_valence: Path, r
 
 
 def core_hole_site(atoms, site: int, scf: ScfSettings, spectrum: SpectrumSettings, pseudo_dir: Path, core_file: Path,
-                   attempt: int, launch: Launch, keep: Path | None = None, start_density: Path | None = None) -> dict:
+                   attempt: int, launch: Launch, keep: Path | None = None, start_density: Path | None = None,
+                   tot_charge: float = 0.0) -> dict:
     """XCH SCF with Si ``site`` as absorber, then xspectra.x for x, y and z polarisations.
 
     With ``start_density`` (a ground-state density kept by ``ground_state``)
     the SCF starts from it instead of from atomic densities (on a 24-atom SiO
-    cell this saved no iterations: 16 either way). Returns the SCF summary and
-    the spectrum (relative energies, one column per polarisation and their mean).
+    cell this saved no iterations: 16 either way). ``tot_charge`` 1 makes it a
+    full core hole (FCH) instead. Returns the SCF summary and the spectrum
+    (relative energies, one column per polarisation and their mean).
     """
     with scratch_dir("ch-") as tmp:
         work = Path(tmp)
@@ -189,7 +191,8 @@ def core_hole_site(atoms, site: int, scf: ScfSettings, spectrum: SpectrumSetting
             if start_density is not None:
                 shutil.copytree(start_density, work / "out/ch.save")
                 startingpot = "file"
-            result = run_scf(atoms, scf, pseudo_dir, work, "ch", attempt, launch, absorber=site, startingpot=startingpot)
+            result = run_scf(atoms, scf, pseudo_dir, work, "ch", attempt, launch, absorber=site, startingpot=startingpot,
+                             tot_charge=tot_charge)
             shutil.copy(core_file, work / "core.wfc")
             columns, energy = {}, None
             for name, eps in POLARISATIONS.items():

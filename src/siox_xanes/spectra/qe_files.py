@@ -55,12 +55,14 @@ def _namelist(name: str, values: dict) -> str:
 def pw_input(atoms, *, prefix: str, outdir: str, pseudo_dir: str, datasets: dict[str, str], ecutwfc: float,
              ecutrho: float, kpoints=(1, 1, 1), absorber: int | None = None, degauss: float = 0.005,
              conv_thr_per_atom: float = 1e-9, mixing_beta: float = 0.4, electron_maxstep: int = 200,
-             startingpot: str | None = None, mixing_mode: str = "plain") -> str:
+             startingpot: str | None = None, mixing_mode: str = "plain", tot_charge: float = 0.0) -> str:
     """SCF input of ``atoms`` (Angstrom); with ``absorber`` the XCH core-hole SCF of that Si.
 
     Neutral cell in both cases: the core-hole dataset carries 5 valence
     electrons, so the electron taken from 1s sits in the lowest empty state
     (XCH). Gaussian smearing handles the odd electron counts this gives.
+    ``tot_charge`` 1 removes that electron (full core hole, FCH; only
+    ``bench/reference_convergence.py --core-hole fch`` asks for it).
     """
     species, labels = species_for(atoms.get_chemical_symbols(), absorber, datasets)
     control = {
@@ -81,6 +83,8 @@ def pw_input(atoms, *, prefix: str, outdir: str, pseudo_dir: str, datasets: dict
         "smearing": "gaussian",
         "degauss": float(degauss),
     }
+    if tot_charge:
+        system["tot_charge"] = float(tot_charge)
     electrons = {
         "conv_thr": float(conv_thr_per_atom * len(atoms)),
         "mixing_beta": float(mixing_beta),
