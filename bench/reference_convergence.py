@@ -106,7 +106,8 @@ def run_variant(name: str, xanes: dict, ranks: int, core_hole: str = "xch") -> d
     onset = onset_energy_eV(e_excited, gs["total_energy_eV"], manifest["atomic_correction_eV"])
     energy = site["energy_rel_eV"] + zero_above_onset + onset
     peak = main_peak(energy, site["mu_mean"], onset, xanes["main_peak_window_eV"])
-    return {"variant": name if core_hole == "xch" else f"{name}_fch", "reference": ref, "core_hole": core_hole, "atoms": len(atoms), "repeat": list(repeat), "scf_kpoints": list(scf_k),
+    return {"variant": name if core_hole == "xch" else f"{name}_fch", "reference": ref, "core_hole": core_hole,
+            "atoms": len(atoms), "repeat": list(repeat), "scf_kpoints": list(scf_k),
             "xspectra_kpoints": list(xs_k), "gs_cpu_s": gs_cpu, "site_cpu_s": site_cpu, "wall_s": wall,
             "scf_iterations": site["scf"]["scf_iterations"], "onset_unshifted_eV": onset,
             "main_peak_unshifted_eV": peak, "energy_unshifted_eV": [round(float(e), 4) for e in energy],
