@@ -265,6 +265,7 @@ SCF_KEYS = [
     "mixing_beta",
     "electron_maxstep",
     "mixing_mode",
+    "environment_pseudopotentials",
 ]
 SPECTRUM_KEYS = [
     *SCF_KEYS,
@@ -282,6 +283,10 @@ ALIGNMENT_KEYS = ["grid", "experiment_main_peak_eV", "main_peak_window_eV"]
 def xanes_settings(cell, keys):
     """The XANES settings ``keys`` of ``cell``: the config's, with a reference's own k meshes."""
     values = subset(XANES, keys)
+    # all-PAW, the only way before the option existed, stays out of params: runs made
+    # then (the medium release) keep their recorded params
+    if values.get("environment_pseudopotentials") == "paw":
+        del values["environment_pseudopotentials"]
     if layout.is_reference(cell):
         own = reference_settings(XANES, layout.reference_name(cell))
         values.update({k: v for k, v in own.items() if k in keys})

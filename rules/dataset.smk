@@ -24,7 +24,7 @@ rule dataset_cubes:
     input:
         spectra=rules.align_spectra.output.spectra,
         alignment=rules.align_spectra.output.alignment,
-        pseudo_manifest=rules.pseudopotentials.output.manifest,
+        pseudo_manifest=SITE_PSEUDO.manifest,
         structures=[layout.structure_path(c) for c in GLASS_CELLS],
         bader=expand(layout.BADER_CHARGES, cell=GLASS_CELLS),
         rdf=expand(layout.SITE_RDF, cell=GLASS_CELLS),

@@ -13,7 +13,7 @@ if RELEASE_PUBLISH:
             alignment=rules.align_spectra.output.alignment,
             site_spectra=rules.align_spectra.input.spectra,
             site_records=rules.align_spectra.input.sites,
-            pseudo_manifest=rules.pseudopotentials.output.manifest,
+            pseudo_manifest=SITE_PSEUDO.manifest,
             validation_cells=rules.structure_report.output.cells,
             validation_compositions=rules.structure_report.output.compositions,
             structures=[layout.structure_path(c) for c in GLASS_CELLS + REFERENCE_CELLS],

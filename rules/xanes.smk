@@ -35,6 +35,38 @@ rule pseudopotentials:
         "../scripts/pseudopotentials.py"
 
 
+rule ultrasoft_pseudopotentials:
+    input:
+        Si=repository_file("pseudo/Si.ld1.in"),
+        O=repository_file("pseudo/O.ld1.in"),
+        paw=rules.pseudopotentials.output,
+    output:
+        Si=f"{PSEUDO}/ultrasoft/Si.pbe-us.UPF",
+        O=f"{PSEUDO}/ultrasoft/O.pbe-us.UPF",
+        # the PAW files beside them: pw.x reads one pseudo_dir
+        Si_paw=f"{PSEUDO}/ultrasoft/Si.pbe-paw.UPF",
+        Si_hole=f"{PSEUDO}/ultrasoft/Si_hole.pbe-paw.UPF",
+        O_paw=f"{PSEUDO}/ultrasoft/O.pbe-paw.UPF",
+        core=f"{PSEUDO}/ultrasoft/Si_hole.1s.core",
+        manifest=f"{PSEUDO}/ultrasoft/manifest.json",
+    log:
+        main="logs/pseudopotentials/ultrasoft.log",
+        Si="logs/pseudopotentials/Si.us.ld1.txt",
+        O="logs/pseudopotentials/O.us.ld1.txt",
+    conda:
+        "../envs/qe.yaml"
+    script:
+        "../scripts/ultrasoft_pseudopotentials.py"
+
+
+# The pseudopotential folder of the DFT jobs (xanes.environment_pseudopotentials).
+SITE_PSEUDO = (
+    rules.ultrasoft_pseudopotentials.output
+    if XANES["environment_pseudopotentials"] == "ultrasoft"
+    else rules.pseudopotentials.output
+)
+
+
 rule reference_structure:
     output:
         structure=layout.REFERENCE_STRUCTURE,
@@ -51,7 +83,7 @@ rule reference_structure:
 rule ground_state:
     input:
         structure=structure_of,
-        pseudo=rules.pseudopotentials.output,
+        pseudo=SITE_PSEUDO,
     output:
         **GROUND_STATE_DENSITY,
         summary=layout.GROUND_STATE_SUMMARY,
@@ -84,7 +116,7 @@ rule bader_charges:
         structure=structure_of,
         rho_valence=rules.ground_state.output.rho_valence,
         rho_all_electron=rules.ground_state.output.rho_all_electron,
-        pseudo_manifest=rules.pseudopotentials.output.manifest,
+        pseudo_manifest=SITE_PSEUDO.manifest,
     output:
         charges=layout.BADER_CHARGES,
     log:
@@ -108,7 +140,7 @@ rule core_hole_xanes:
             else {}
         ),
         structure=structure_of,
-        pseudo=rules.pseudopotentials.output,
+        pseudo=SITE_PSEUDO,
         ground_state=rules.ground_state.output.summary,
         # read only when core-hole SCFs start from the ground-state density
     output:
@@ -148,7 +180,7 @@ rule align_spectra:
             "results/xanes/{cell}/site{site}/spectrum.csv",
             GLASS_CELLS + REFERENCE_CELLS,
         ),
-        pseudo_manifest=rules.pseudopotentials.output.manifest,
+        pseudo_manifest=SITE_PSEUDO.manifest,
     output:
         spectra="results/xanes/spectra_on_grid.nc",
         alignment="results/xanes/alignment.json",

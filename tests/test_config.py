@@ -81,6 +81,8 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["xanes"].update({"mixing_beta": [0.3]}), r"xanes.electron_maxstep"),
         (lambda c: c["xanes"].update({"launcher": "mpirun", "mpi_ranks": 2}), r"xanes.launcher"),
         (lambda c: c["xanes"]["grid"].update({"stop": 1800.0}), r"xanes.grid"),
+        (lambda c: c["xanes"].update({"start_from_ground_state": True, "environment_pseudopotentials": "ultrasoft"}),
+         r"xanes.start_from_ground_state"),
         (lambda c: c["learning"]["windows"].update({"b": [1836.25, 1890.0]}), r"learning.windows\['b'\]"),
         (lambda c: c["uncertainty"]["alignment"]["window_eV"].update({"alpha_quartz": [1820.0, 1856.0]}),
          r"uncertainty.alignment.window_eV.alpha_quartz: \[1820.0, 1856.0\]"),

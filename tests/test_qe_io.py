@@ -12,6 +12,7 @@ from siox_xanes.spectra.ld1 import (
     parse_ld1_energies,
     rewrap_long_lines,
     transferability,
+    ultrasoft_input,
     with_test_configuration,
     without_generation_date,
 )
@@ -135,6 +136,29 @@ def test_test_configuration_appended_once():
     assert text.count("&test") == 1 and "configts(1)='2s1 2p5'" in text and "nconf=1" in text
     with pytest.raises(ValueError):
         with_test_configuration(text, "2s2 2p4")
+
+
+def test_ultrasoft_input_changes_only_the_dataset_kind_and_file():
+    paw = (ROOT / "pseudo/O.ld1.in").read_text()
+    us = ultrasoft_input(paw, "O.pbe-us.UPF")
+    assert "lpaw=.false." in us and "file_pseudopw='O.pbe-us.UPF'" in us
+    changed = [(a, b) for a, b in zip(paw.splitlines(), us.splitlines()) if a != b]
+    assert len(changed) == 2 and len(us.splitlines()) == len(paw.splitlines())
+    with pytest.raises(ValueError, match="lpaw"):
+        ultrasoft_input(us, "O2.UPF")  # already ultrasoft: nothing to switch
+
+
+def test_environment_datasets_keep_the_absorber_paw():
+    from siox_xanes.spectra.calc import ScfSettings, datasets_for
+
+    for env in ("paw", "ultrasoft"):
+        assert datasets_for(env)["Si_hole"] == "Si_hole.pbe-paw.UPF"
+    assert datasets_for("ultrasoft")["O"] == "O.pbe-us.UPF" and datasets_for("paw")["O"] == "O.pbe-paw.UPF"
+    with pytest.raises(ValueError, match="environment_pseudopotentials: 'nc'"):
+        datasets_for("nc")
+    scf = ScfSettings.from_mapping({"ecutwfc_Ry": 25, "ecutrho_Ry": 100, "scf_kpoints": [1, 1, 1], "degauss_Ry": 0.005,
+                                    "conv_thr_per_atom": 1e-8, "mixing_beta": [0.4], "electron_maxstep": [100]})
+    assert scf.environment_pseudopotentials == "paw"  # all-PAW where the config is silent
 
 
 def test_rewrap_only_long_numeric_lines():

@@ -124,6 +124,9 @@ def xanes_problems(xanes: dict) -> list[str]:
         problems.append(f"xanes.grid: stop ({grid['stop']}) must be above start ({grid['start']})")
     if xanes["emax_eV"] <= xanes["emin_eV"]:
         problems.append("xanes.emax_eV: must be above xanes.emin_eV")
+    if xanes["start_from_ground_state"] and xanes.get("environment_pseudopotentials", "paw") != "paw":
+        problems.append("xanes.start_from_ground_state: true needs environment_pseudopotentials 'paw' (an ultrasoft "
+                        "ground state has no PAW occupations for the absorber's dataset to start from)")
     problems += launcher_problems("xanes", xanes)
     return problems
 

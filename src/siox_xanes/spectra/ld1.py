@@ -30,6 +30,17 @@ def with_test_configuration(generation_input: str, config: str) -> str:
     return generation_input.rstrip() + f"\n &test\n   nconf=1,\n   configts(1)='{config}'\n /\n"
 
 
+def ultrasoft_input(paw_input: str, upf_name: str) -> str:
+    """The ld1.x input of a PAW dataset turned into an ultrasoft pseudopotential written to
+    ``upf_name``: same configuration, radii, local potential and core correction; the
+    augmentation charges stay pseudised as in the dataset ('PSQ')."""
+    text, n_paw = re.subn(r"lpaw\s*=\s*\.true\.", "lpaw=.false.", paw_input, flags=re.I)
+    text, n_file = re.subn(r"file_pseudopw\s*=\s*'[^']*'", f"file_pseudopw='{upf_name}'", text)
+    if n_paw != 1 or n_file != 1:
+        raise ValueError("ld1.x input: expected one lpaw=.true. and one file_pseudopw (a PAW generation input)")
+    return text
+
+
 def transferability(reference: dict, tests: dict[str, dict]) -> list[dict]:
     """Error (mRy) of the dataset on each test configuration: change of the
     pseudo total energy minus change of the all-electron total energy."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
+from ..io import atomic_path, sha256_file, write_json
+from .calc import ENVIRONMENT_DATASETS
+from .energy import atomic_correction_eV
 from .ld1 import (
     add_gipaw_core_orbitals,
     core_orbitals_of,
@@ -12,6 +18,7 @@ from .ld1 import (
     parse_ld1_energies,
     rewrap_long_lines,
     transferability,
+    ultrasoft_input,
     without_generation_date,
     with_test_configuration,
 )
@@ -49,3 +56,49 @@ def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, abs
         result["upf"] = add_gipaw_core_orbitals(upf, core)
         result["core"] = core_wavefunction_text(r, [(lab, u) for lab, _, _, u in core])
     return result
+
+
+def ultrasoft_environment(paw_dir: Path, ld1_inputs: dict[str, Path], dest: Path, logs: dict[str, Path] | None = None,
+                          exe: str = "ld1.x") -> dict:
+    """The pseudopotential folder of an ultrasoft environment, in ``dest``: the PAW folder's files
+    (``paw_dir``: the absorber's dataset and core orbitals, and the PAW Si and O the ground
+    state's densities for Bader come from) plus ultrasoft Si and O made from the same ld1.x
+    inputs, and a manifest whose atomic correction goes from the ultrasoft Si to the
+    core-hole PAW Si. Returns the manifest.
+
+    ld1.x 6.7's test runs of an ultrasoft pseudopotential keep the reference configuration's
+    eigenvalues (O 2s2 2p3: 8.5 Ry above the neutral atom, all-electron 1.2 Ry), so they cannot
+    judge these; the check is on the cells, against all-PAW (bench/qe_site_settings.py).
+    """
+    paw_dir, dest = Path(paw_dir), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((paw_dir / "manifest.json").read_text())
+    for f in paw_dir.iterdir():
+        if f.suffix in (".UPF", ".core"):
+            with atomic_path(dest / f.name) as tmp:
+                shutil.copyfile(f, tmp)
+    ultrasoft = {}
+    for name, source in ld1_inputs.items():
+        upf_name = ENVIRONMENT_DATASETS["ultrasoft"][name]
+        with tempfile.TemporaryDirectory(prefix=f"ld1-{name}-us-") as tmp:
+            try:
+                result = generate_dataset(ultrasoft_input(Path(source).read_text(), upf_name), [], Path(tmp),
+                                          absorber=False, max_error_mRy=0.0, exe=exe)
+            finally:
+                if logs:
+                    with open(logs[name], "w") as fh:
+                        for f in sorted(Path(tmp).rglob("*.out")):
+                            fh.write(f"===== {f.relative_to(tmp)} =====\n{f.read_text(errors='replace')}\n")
+        with atomic_path(dest / upf_name) as tmp:
+            tmp.write_text(result["upf"])
+        ultrasoft[name] = {"file": upf_name, "sha256": sha256_file(dest / upf_name),
+                           "ld1_input_sha256": sha256_file(source), "reference_energies_Ry": result["reference"]}
+    manifest.update({
+        "environment_pseudopotentials": "ultrasoft",
+        "ultrasoft": ultrasoft,
+        "paw_atomic_correction_eV": manifest["atomic_correction_eV"],
+        "atomic_correction_eV": atomic_correction_eV(ultrasoft["Si"]["reference_energies_Ry"],
+                                                     manifest["Si_hole"]["reference_energies_Ry"]),
+    })
+    write_json(dest / "manifest.json", manifest)
+    return manifest
