@@ -7,7 +7,10 @@ CPU time of a site (core-hole SCF + xspectra.x for x, y, z; summed over the MPI
 ranks), its SCF iterations and Lanczos steps, and the difference from the config's
 result: Delta-SCF (meV) and the largest deviation of the mean spectrum on the
 absolute energy scale (% of its peak). The ground state of each variant is computed
-with the variant's SCF settings; its cost is per cell, not per site.
+with the variant's SCF settings; its cost is per cell, not per site (with an ultrasoft
+environment it is two SCFs: all-PAW for the Bader densities, and the sites' datasets).
+'1_rank' is the config as the runs lay sites out (one rank each, ultrasoft environment),
+'1_rank_paw' the same with every atom PAW; --x picks another composition's cell.
 
 Run it on an otherwise idle machine: OpenMPI's ranks poll while they wait for each
 other, so a multi-rank variant's summed CPU time grows with other load (+18-21 % beside

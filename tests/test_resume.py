@@ -71,7 +71,7 @@ def test_sigkill_in_the_site_stage_then_the_same_command(tiny_local_run, tmp_pat
     kill_session(first.pid)
     first.wait()
     planned = job_counts((tmp_path / "first.log").read_text())
-    for rule in ("melt_quench", "pseudopotentials", "ground_state", "bader_charges"):
+    for rule in ("melt_quench", "pseudopotentials", "ultrasoft_pseudopotentials", "ground_state", "bader_charges"):
         assert rule not in planned, f"the first run redid {rule}: {planned}"
     done_before = {s: workdir / "results/xanes" / s.rsplit("_", 1)[0] / s.rsplit("_", 1)[1] / "site.json" for s in finished}
     stamps = {s: (p.stat().st_mtime_ns, p.read_bytes()) for s, p in done_before.items()}
@@ -113,5 +113,6 @@ def test_a_fresh_checkout_resumes_from_the_release_batches(tiny_local_run, tmp_p
     counts = job_counts(planned.stdout)
     cells = len(list(source.glob("results/xanes/x*/ground_state.json")))  # the glasses (dataset targets)
     assert counts.get("bader_charges") == cells, counts
-    for rule in ("random_network", "melt_quench", "pseudopotentials", "ground_state", "core_hole_xanes"):
+    for rule in ("random_network", "melt_quench", "pseudopotentials", "ultrasoft_pseudopotentials", "ground_state",
+                 "core_hole_xanes"):
         assert rule not in counts, counts

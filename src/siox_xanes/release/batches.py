@@ -48,9 +48,10 @@ from pathlib import Path
 INDEX = "index.json"
 METADATA = ".snakemake/metadata"
 INCOMPLETE = ".snakemake/incomplete"
-# Results of the stages a rerun is expensive for (MD, PAW generation, DFT, Bader).
+# Results of the stages a rerun is expensive for (MD, dataset generation, DFT, Bader).
 RESULT_GLOBS = (
     "results/pseudo/*",
+    "results/pseudo/ultrasoft/*",  # rule ultrasoft_pseudopotentials
     "results/references/*.extxyz",
     "results/structures/x*/seed*/*",
     "results/xanes/*/ground_state.json",

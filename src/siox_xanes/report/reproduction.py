@@ -108,7 +108,10 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
     spectra = [
         ("DFT code", "xanes.code", "Quantum ESPRESSO pw.x + xspectra.x"),
         ("functional", "xanes.functional", "GGA-PBE"),
-        ("pseudopotentials", "xanes.pseudopotentials", "PAW made by ld1.x; absorber with a 1s core hole (XCH)"),
+        ("pseudopotentials", "xanes.pseudopotentials",
+         "PAW made by ld1.x; absorber with a 1s core hole (XCH)"
+         + ("; ultrasoft Si and O around the absorber (same ld1.x inputs)"
+            if xanes.get("environment_pseudopotentials", "paw") == "ultrasoft" else "")),
         ("wave-function cut-off (Ry)", "xanes.ecutwfc_Ry", xanes["ecutwfc_Ry"]),
         ("SCF k-points", "xanes.scf_kpoints", xanes["scf_kpoints"]),
         ("XSPECTRA k-points", "xanes.xspectra_kpoints", xanes["xspectra_kpoints"]),

@@ -77,7 +77,6 @@ def ultrasoft_environment(paw_dir: Path, ld1_inputs: dict[str, Path], dest: Path
         if f.suffix in (".UPF", ".core"):
             with atomic_path(dest / f.name) as tmp:
                 shutil.copyfile(f, tmp)
-    ultrasoft = {}
     for name, source in ld1_inputs.items():
         upf_name = ENVIRONMENT_DATASETS["ultrasoft"][name]
         with tempfile.TemporaryDirectory(prefix=f"ld1-{name}-us-") as tmp:
@@ -91,13 +90,14 @@ def ultrasoft_environment(paw_dir: Path, ld1_inputs: dict[str, Path], dest: Path
                             fh.write(f"===== {f.relative_to(tmp)} =====\n{f.read_text(errors='replace')}\n")
         with atomic_path(dest / upf_name) as tmp:
             tmp.write_text(result["upf"])
-        ultrasoft[name] = {"file": upf_name, "sha256": sha256_file(dest / upf_name),
-                           "ld1_input_sha256": sha256_file(source), "reference_energies_Ry": result["reference"]}
+        # an entry like the PAW datasets' (no ld1.x tests: see above)
+        manifest[f"{name}_ultrasoft"] = {"file": upf_name, "sha256": sha256_file(dest / upf_name),
+                                         "ld1_input_sha256": sha256_file(source),
+                                         "reference_energies_Ry": result["reference"], "transferability_tests": []}
     manifest.update({
         "environment_pseudopotentials": "ultrasoft",
-        "ultrasoft": ultrasoft,
         "paw_atomic_correction_eV": manifest["atomic_correction_eV"],
-        "atomic_correction_eV": atomic_correction_eV(ultrasoft["Si"]["reference_energies_Ry"],
+        "atomic_correction_eV": atomic_correction_eV(manifest["Si_ultrasoft"]["reference_energies_Ry"],
                                                      manifest["Si_hole"]["reference_energies_Ry"]),
     })
     write_json(dest / "manifest.json", manifest)
