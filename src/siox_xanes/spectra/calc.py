@@ -19,8 +19,8 @@ from .qe_files import parse_pw_output, pp_input, pw_input, read_xspectra_dat, xs
 DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pbe-paw.UPF"}
 # Datasets of the atoms other than the absorber (xanes.environment_pseudopotentials). xspectra.x
 # needs PAW data for the absorber alone; ultrasoft O and Si around it, made from the same ld1.x
-# inputs, skip the one-centre PAW terms of every other atom: half the CPU time of a site, with
-# spectra within 0.5 % of the peak and Delta-SCF within 3 meV of all-PAW (bench/qe_site_settings.py).
+# inputs, skip the one-centre PAW terms of every other atom: less than half the CPU time of a site,
+# spectra within 0.5 % of the peak and Delta-SCF within 4 meV of all-PAW (bench/qe_site_settings.py).
 ENVIRONMENT_DATASETS = {
     "paw": DATASETS,
     "ultrasoft": {**DATASETS, "Si": "Si.pbe-us.UPF", "O": "O.pbe-us.UPF"},
