@@ -189,8 +189,9 @@ def main():
                               "energy": res["energy_rel_eV"] + res["scf"]["total_energy_eV"] - gs["total_energy_eV"] + shift,
                               "mu": res["mu_mean"]})
         results[name] = sites
-        deviations = [f"{d_scf:8.2f} {d_mu:10.3f}" for d_scf, d_mu in
-                      (deviation(sites, results.get(base, sites)) for base in (reference, "before"))]
+        deviations = [f"{d_scf:8.2f} {d_mu:10.3f}" if base in results else f"{'-':>8s} {'-':>10s}"
+                      for base in (reference, "before")
+                      for d_scf, d_mu in [deviation(sites, results.get(base, sites))]]
         print(f"{name:>15s} {gs_cpu:8.1f} {np.mean([s['cpu'] for s in sites]):10.1f} "
               f"{np.mean([s['it'] for s in sites]):6.1f} {np.mean([s['lanczos'] for s in sites]):7.0f} "
               + " ".join(deviations), flush=True)
