@@ -25,7 +25,7 @@ for f in [*snakemake.output, *snakemake.log]:
         p.mkdir(exist_ok=True)  # a directory output
 '''
 EXPENSIVE = ("random_network", "melt_quench", "ground_state", "bader_charges", "core_hole_xanes")
-DATASETS = ("pseudopotentials", "ultrasoft_pseudopotentials")  # the tiny config's sites use both
+DATASETS = ("pseudopotentials", "ultrasoft_pseudopotentials")  # base_config's sites use both
 
 
 def base_config():
@@ -36,6 +36,8 @@ def base_config():
     config["structures"]["compositions"]["1.00"] = {"Si": 16, "O": 16}
     config["md"]["oxidation"] = {"compositions": ["1.00"], "step_x": 0.125, "anneal_temperature_K": 300,
                                  "anneal_ps": 1, "cool_ps": 1, "offset_A": 0.5}
+    # the default's ultrasoft environment (the tiny config stays all-PAW for the timed SLURM test)
+    config["xanes"]["environment_pseudopotentials"] = "ultrasoft"
     return config
 
 
@@ -168,6 +170,16 @@ def test_a_changed_scf_setting_does_rerun_the_dft(finished_run):
     n_sites = n_cells * config["xanes"]["sites_per_cell"] + sum(r["sites"] for r in config["xanes"]["references"].values())
     assert counts["ground_state"] == n_cells + 2 and counts["core_hole_xanes"] == n_sites, counts
     assert "melt_quench" not in counts
+
+
+def test_the_environment_datasets_rerun_the_dft_only(finished_run):
+    """Back to all-PAW: every ground state and site again (their datasets and params change),
+    no MD and no dataset generation; the ultrasoft rule is then out of the DAG."""
+    config = base_config()
+    counts = dry_run(finished_run, setter("xanes.environment_pseudopotentials", "paw"))
+    n_cells = len(config["structures"]["compositions"]) * len(config["structures"]["seeds"])
+    assert counts["ground_state"] == n_cells + 2, counts
+    assert not {"random_network", "melt_quench", *DATASETS} & set(counts), counts
 
 
 @pytest.mark.parametrize("key, value", [("md.oxidation.anneal_ps", 2), ("md.oxidation.compositions", [])])

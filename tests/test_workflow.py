@@ -1,12 +1,13 @@
 """The Snakemake DAG: dry runs of both presets, bad config, a tiny real run."""
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, job_counts, run_snakemake as run
+from conftest import ROOT, TINY_TARGETS, job_counts, run_snakemake as run
 
 
 def workdir_with(tmp_path: Path, config: dict) -> Path:
@@ -121,6 +122,32 @@ def test_tiny_workflow_end_to_end(tiny_local_run):
 
 
 @pytest.mark.slow
+def test_the_ultrasoft_environment_reruns_only_the_dft_and_matches_all_paw(tiny_local_run, tmp_path):
+    """The tiny run (all-PAW) switched to xanes.environment_pseudopotentials: ultrasoft, for
+    real: no MD and no PAW generation again; Bader charges exactly the all-PAW ones (their
+    ground state is all-PAW either way); onsets and aligned spectra as all-PAW within issue
+    12's bounds (20 meV and 1 % of the peak, plus the alignment on quartz's own spectrum)."""
+    import numpy as np
+    import xarray as xr
+
+    work = tmp_path  # beside the tiny run: the same relative paths to the repository's inputs
+    shutil.copytree(tiny_local_run, work, symlinks=True, dirs_exist_ok=True)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["xanes"]["environment_pseudopotentials"] = "ultrasoft"
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    counts = job_counts(run(["-n", "--cores", "2", TINY_TARGETS[0]], cwd=work).stdout)
+    assert counts.get("ultrasoft_pseudopotentials") == 1, counts
+    assert not {"random_network", "melt_quench", "pseudopotentials", "site_rdf"} & set(counts), counts
+    assert counts["ground_state"] == 4 and counts["core_hole_xanes"] == 5, counts  # 2 glasses + 2 references, 5 sites
+    run(["--cores", "2", TINY_TARGETS[0]], cwd=work)
+    with xr.open_dataset(tiny_local_run / TINY_TARGETS[0]) as paw, xr.open_dataset(work / TINY_TARGETS[0]) as us:
+        np.testing.assert_array_equal(us["bader_charge"].values, paw["bader_charge"].values)
+        np.testing.assert_allclose(us["onset"].values, paw["onset"].values, atol=0.03)
+        deviation = np.abs(us["mu"].values - paw["mu"].values).max(axis=1) / paw["mu"].values.max(axis=1)
+        assert (deviation < 0.015).all(), deviation
+        assert "Si.pbe-us.UPF" in us.attrs["pseudopotentials"] and "Si.pbe-us.UPF" not in paw.attrs["pseudopotentials"]
+
+
 def test_quick_look_learns_from_a_release(tmp_path):
     """A preset with dataset.from_release runs the learning, the figures, the report and
     ship_models on a release folder, here holding a SYNTHETIC TEST FIXTURE cube
