@@ -141,6 +141,14 @@ def deviation(sites: list[dict], base: list[dict]) -> tuple[float, float]:
     return d_scf, d_mu
 
 
+def deviation_columns(sites: list[dict], base: list[dict] | None) -> str:
+    """The two deviation columns against ``base``'s sites; dashes where that variant was not run."""
+    if base is None:
+        return f"{'-':>8s} {'-':>10s}"
+    d_scf, d_mu = deviation(sites, base)
+    return f"{d_scf:8.2f} {d_mu:10.3f}"
+
+
 def lanczos_steps(log: Path) -> int:
     return sum(int(n) for n in re.findall(r"CONVERGED at iter\s+(\d+)", log.read_text()))
 
@@ -189,9 +197,7 @@ def main():
                               "energy": res["energy_rel_eV"] + res["scf"]["total_energy_eV"] - gs["total_energy_eV"] + shift,
                               "mu": res["mu_mean"]})
         results[name] = sites
-        deviations = [f"{d_scf:8.2f} {d_mu:10.3f}" if base in results else f"{'-':>8s} {'-':>10s}"
-                      for base in (reference, "before")
-                      for d_scf, d_mu in [deviation(sites, results.get(base, sites))]]
+        deviations = [deviation_columns(sites, results.get(base)) for base in (reference, "before")]
         print(f"{name:>15s} {gs_cpu:8.1f} {np.mean([s['cpu'] for s in sites]):10.1f} "
               f"{np.mean([s['it'] for s in sites]):6.1f} {np.mean([s['lanczos'] for s in sites]):7.0f} "
               + " ".join(deviations), flush=True)
