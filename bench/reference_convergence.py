@@ -9,7 +9,8 @@ one reference in one supercell with one SCF k mesh and one xspectra k mesh
 the workflow's own functions (ground state, XCH site, Delta-SCF onset, main
 peak). It prints, per variant, the CPU time (summed over ranks), the onset and
 the main peak before the global shift; then the quartz - Si separation of every
-pair of variants. Results are appended to a JSON file as they finish, so an
+pair of variants, of the main peaks and of the edges (the steepest rise below
+each main peak: the separation the paper judged its QE references by). Results are appended to a JSON file as they finish, so an
 interrupted run keeps what it computed.
 
 With ``--core-hole fch`` the spectrum comes from a full-core-hole SCF (the
@@ -37,7 +38,7 @@ import numpy as np
 import yaml
 
 from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state, run_scf, scratch_dir
-from siox_xanes.spectra.energy import main_peak, onset_energy_eV
+from siox_xanes.spectra.energy import edge_energy, main_peak, onset_energy_eV
 from siox_xanes.spectra.references import reference_crystal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,10 +175,14 @@ def main():
     target = experiment["alpha_quartz"] - experiment["diamond_si"]
     if args.plot:
         plot(rows, Path(args.plot))
-    print(f"\nalpha-quartz - diamond-Si main-peak separation, eV (experiment {target:.2f}):")
-    print(f"{'':>9s} " + " ".join(f"{s['variant']:>8s}" for s in silicon))
-    for q in quartz:
-        print(f"{q['variant']:>9s} " + " ".join(f"{q['main_peak_unshifted_eV'] - s['main_peak_unshifted_eV']:8.2f}" for s in silicon))
+    for r in rows:  # the edge from the stored spectrum, so that rows of earlier runs have it too
+        r["edge_unshifted_eV"] = edge_energy(np.asarray(r["energy_unshifted_eV"]), np.asarray(r["mu"]),
+                                             r["main_peak_unshifted_eV"])
+    for what, key in (("main-peak", "main_peak_unshifted_eV"), ("edge (steepest rise below the main peak)", "edge_unshifted_eV")):
+        print(f"\nalpha-quartz - diamond-Si {what} separation, eV (experiment {target:.2f}):")
+        print(f"{'':>9s} " + " ".join(f"{s['variant']:>8s}" for s in silicon))
+        for q in quartz:
+            print(f"{q['variant']:>9s} " + " ".join(f"{q[key] - s[key]:8.2f}" for s in silicon))
 
 
 if __name__ == "__main__":

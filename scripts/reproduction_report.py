@@ -8,7 +8,7 @@ import xarray as xr
 import yaml
 
 from siox_xanes.io import atomic_path
-from siox_xanes.report.reproduction import render, runtimes
+from siox_xanes.report.reproduction import reference_edges, render, runtimes
 from siox_xanes.joblog import start
 from siox_xanes.layout import BENCHMARKS, TARGETS
 
@@ -26,13 +26,16 @@ if "release" in inp.keys():
     release = {"folder": snakemake.config["dataset"]["from_release"], "commit": made_by["workflow"]["commit"],
                "counts": made_by["counts"]}
     config = {**made_by["config"], **{k: snakemake.config[k] for k in ("learning", "normalisation", "uncertainty")}}
+alignment = json.loads(Path(inp.alignment).read_text())
+with xr.open_dataset(inp.references) as references:
+    edges = reference_edges(references, alignment["references"])
 with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as systems:
     split = sites["split"].values
     ctx = {
         "config": config, "release": release, "metrics": metrics, "ablation": snakemake.params.ablation,
         "baseline": json.loads(Path(inp.baseline).read_text()),
         "averaged": json.loads(Path(inp.averaged).read_text()),
-        "alignment": json.loads(Path(inp.alignment).read_text()),
+        "alignment": alignment, "edges": edges,
         "density": {float(k): float(v) for k, v in density.items()},
         "n_sites": int(sites.sizes["site"]), "n_train": int((split == 0).sum()), "n_test": int((split == 1).sum()),
         "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",

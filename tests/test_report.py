@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT
 from siox_xanes.report.catalog import figure_inputs, input_path
 from siox_xanes.report.figures import FIGURES
-from siox_xanes.report.reproduction import comparison_table, covered_keys, flatten, render
+from siox_xanes.report.reproduction import comparison_table, covered_keys, flatten, reference_edges, render
 from siox_xanes.learning.training import window_mask
 
 GRID = np.linspace(1830, 1880, 256)
@@ -99,6 +99,7 @@ def fake_context(cfg):
         "averaged": {"mean_valence": {"rmse": 0.1, "r2": 0.98, "max_deviation": 0.2}, "mean_rdf_rmse": {"max": 0.2}},
         "alignment": {"global_shift_eV": -13.0, "references": {"alpha_quartz": {"computed_main_peak_eV": 1846.0},
                                                                "diamond_si": {"computed_main_peak_eV": 1842.2}}},
+        "edges": {"alpha_quartz": 1845.35, "diamond_si": 1839.24},
         "n_sites": 9, "n_train": 7, "n_test": 2, "n_systems": 9, "hardware": "CPU",
     }
 
@@ -121,6 +122,8 @@ def test_report_table_names_every_paper_number_in_words():
     assert rows["density of a-SiO2, g/cm³ (experiment 2.2)"] == ("2.3", "2.3")
     refs = rows["reference cells: supercell of the unit cell, SCF k / xspectra k"]
     assert refs[0] == "—" and "alpha quartz ×[2, 1, 1], k [1, 1, 1] / [1, 1, 1]" in refs[1]
+    edge = next(label for label in rows if label.startswith("quartz − Si absorption-edge separation"))
+    assert rows[edge] == ("—", "6.11")
     assert rows["atoms per cell at x = 0.25 (Si, O)"] == ("180, 45", f"{cfg['structures']['compositions']['0.25']['Si']}, "
                                                                      f"{cfg['structures']['compositions']['0.25']['O']}")
     assert "**Results**" in text and "Dataset of this run: 9 spectra from 9 cells; the paper's: 5290 spectra from 45 cells" in text
@@ -131,6 +134,18 @@ def test_report_table_names_every_paper_number_in_words():
     rows = {label: o for _, label, _, o in comparison_table(paper, ctx)}
     assert rows["learning rate (valence / RDF network)"] == "0.0003 / 0.001"
     assert rows["weight decay, dropout, early-stopping patience (valence / RDF network)"] == "0.0001, 0.1, 200 / 0, 0, 50"
+
+
+def test_reference_edges_from_the_aligned_reference_spectra():
+    energy = np.linspace(1830, 1860, 301)
+    lorentz = lambda e0: 0.8 / ((energy - e0) ** 2 + 0.64)  # noqa: E731
+    spectra = xr.Dataset({"mu": (("spectrum", "energy"), np.array([lorentz(1846), lorentz(1841), lorentz(1841.2)]))},
+                         coords={"energy": energy, "cell": ("spectrum", ["ref_alpha_quartz", "ref_diamond_si", "ref_diamond_si"])})
+    edges = reference_edges(spectra, {"alpha_quartz": {"computed_main_peak_eV": 1846.0},
+                                      "diamond_si": {"computed_main_peak_eV": 1841.1}})
+    # a Lorentzian of half-width 0.8 eV rises fastest 0.46 eV below its top; the Si cell's two sites are averaged
+    assert edges["alpha_quartz"] == pytest.approx(1846 - 0.8 / np.sqrt(3), abs=0.03)
+    assert edges["diamond_si"] == pytest.approx(1841.1 - 0.8 / np.sqrt(3), abs=0.06)
 
 
 def test_report_has_the_predictor_coverage_table():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siox_xanes.spectra.energy import atomic_correction_eV, global_shift, main_peak, mean_spectrum, to_grid
+from siox_xanes.spectra.energy import atomic_correction_eV, edge_energy, global_shift, main_peak, mean_spectrum, to_grid
 from siox_xanes.spectra.sites import select_sites
 
 
@@ -44,6 +44,19 @@ def test_main_peak_and_shift():
     assert main_peak(e, shoulder, 1852.0, 20.0) == pytest.approx(1858.0, abs=0.03)
     shift, peak = global_shift([(e, mu)], [1852.0], 1846.0, 20.0)
     assert peak == pytest.approx(1858.0, abs=0.05) and shift == pytest.approx(-12.0, abs=0.05)
+
+
+def test_edge_is_the_steepest_rise_below_the_main_peak():
+    e = np.linspace(1850, 1900, 2001)
+    # a Lorentzian of half-width g rises fastest g / sqrt(3) below its top; a steeper rise
+    # above the peak (a later, sharper feature) is not the edge
+    mu = lorentz(e, 1858.0) + 0.3 * lorentz(e, 1862.0, 0.2)
+    assert edge_energy(e, mu, 1858.0) == pytest.approx(1858.0 - 0.8 / np.sqrt(3), abs=0.02)
+    # an arctan step under the peak: its middle, where the step is steepest
+    step = 0.5 + np.arctan((e - 1855.0) / 0.3) / np.pi + 0.2 * lorentz(e, 1858.0)
+    assert edge_energy(e, step, 1858.0) == pytest.approx(1855.0, abs=0.05)
+    with pytest.raises(ValueError, match="above the edge search"):
+        edge_energy(e, mu, 1852.0)
 
 
 def test_mean_spectrum_uses_common_range():

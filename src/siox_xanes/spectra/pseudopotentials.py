@@ -23,6 +23,7 @@ from .ld1 import (
     with_test_configuration,
 )
 from .programs import run_program
+from .. import RY_TO_EV
 
 
 def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, absorber: bool, max_error_mRy: float,
@@ -102,3 +103,31 @@ def ultrasoft_environment(paw_dir: Path, ld1_inputs: dict[str, Path], dest: Path
     })
     write_json(dest / "manifest.json", manifest)
     return manifest
+
+
+def core_excitation_transferability(ground_input: str, hole_input: str, pairs: list[tuple[str, str]], workdir: Path,
+                                    exe: str = "ld1.x") -> list[dict]:
+    """How well the frozen-core datasets carry the Si 1s excitation energy across valence states.
+
+    For each (ground valence, core-hole valence) configuration pair of the free atom, e.g.
+    ('3s1 3p0', '3s1 3p1') for an Si3+ ion whose 1s electron goes to 3p (the XCH picture), the
+    all-electron excitation E_AE(hole) - E_AE(ground) (ld1.x relaxes every shell, the core's
+    response to the valence included) beside the pseudo one E_PS(hole) - E_PS(ground) + Delta_E_atom,
+    which is what the Delta-SCF onsets use. Their difference is the error the frozen cores make in a
+    chemical shift; it is zero at the generation configurations by construction. One ld1.x
+    generation per configuration (ld1.x 6.7 tests one at a time). Energies in eV.
+    """
+    workdir = Path(workdir)
+    generated = {kind: parse_ld1_energies(run_program(exe, text, workdir / kind, "generation.out"))
+                 for kind, text in (("ground", ground_input), ("hole", hole_input))}
+    correction = atomic_correction_eV(generated["ground"], generated["hole"])
+    rows = []
+    for i, (ground_config, hole_config) in enumerate(pairs):
+        e = {kind: parse_ld1_energies(run_program(exe, with_test_configuration(text, config),
+                                                  workdir / f"{kind}{i}", "test.out"))
+             for kind, text, config in (("ground", ground_input, ground_config), ("hole", hole_input, hole_config))}
+        ae = (e["hole"]["etot_ae_Ry"] - e["ground"]["etot_ae_Ry"]) * RY_TO_EV
+        ps = (e["hole"]["etot_ps_Ry"] - e["ground"]["etot_ps_Ry"]) * RY_TO_EV + correction
+        rows.append({"ground": ground_config, "hole": hole_config, "excitation_ae_eV": ae,
+                     "excitation_ps_eV": ps, "error_eV": ps - ae})
+    return rows
