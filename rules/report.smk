@@ -54,7 +54,9 @@ rule reproduction_report:
         baseline=layout.BASELINE_METRICS.format(window=layout.FULL_WINDOW),
         averaged=layout.AVERAGED_METRICS.format(window=layout.FULL_WINDOW),
         alignment=dataset_input("alignment", rules.align_spectra.output.alignment),
-        references=dataset_input("reference_spectra", rules.align_spectra.output.spectra),
+        references=dataset_input(
+            "reference_spectra", rules.align_spectra.output.spectra
+        ),
         compositions=dataset_input(
             "validation_compositions", rules.structure_report.output.compositions
         ),

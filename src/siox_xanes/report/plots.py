@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
+from ..spectra.energy import edge_energy  # noqa: E402
 
 
 def save_figure(fig, png_path, pdf_path) -> None:
@@ -63,7 +64,8 @@ REFERENCE_LABELS = {"alpha_quartz": "α-quartz", "diamond_si": "diamond Si"}
 
 
 def reference_spectra_figure(refs: dict, png_path, pdf_path, erange=(1830.0, 1880.0)) -> None:
-    """Fig. S1 analogue: aligned reference spectra, computed and experimental main peaks marked.
+    """Fig. S1 analogue: aligned reference spectra, computed and experimental main peaks and the
+    computed edges (steepest rise under each main peak) marked.
 
     ``refs``: name -> ((energy, mu), {computed_main_peak_eV, experiment_main_peak_eV}).
     """
@@ -74,10 +76,11 @@ def reference_spectra_figure(refs: dict, png_path, pdf_path, erange=(1830.0, 188
         ax.plot(e[sel], mu[sel] / mu[sel].max(), color=color, label=REFERENCE_LABELS.get(name, name))
         ax.axvline(peak["computed_main_peak_eV"], color=color, ls="-", lw=0.8, alpha=0.6)
         ax.axvline(peak["experiment_main_peak_eV"], color=color, ls="--", lw=0.8)
+        ax.axvline(edge_energy(e, mu, peak["computed_main_peak_eV"]), color=color, ls=":", lw=0.8)
     ax.set_xlim(*erange)
     ax.set_xlabel("photon energy (eV)")
     ax.set_ylabel("normalised absorption")
-    ax.set_title("Si K-edge references (solid: computed peak, dashed: experiment)")
+    ax.set_title("Si K-edge references (solid: computed peak, dotted: computed edge, dashed: experiment)", fontsize=8)
     ax.legend(frameon=False)
     save_figure(fig, png_path, pdf_path)
 
