@@ -56,6 +56,7 @@ VARIANTS = {
     "si64_k2": ("diamond_si", (2, 2, 2), (2, 2, 2), (2, 2, 2)),
     "q72_G": ("alpha_quartz", (2, 2, 2), (1, 1, 1), (1, 1, 1)),
     "q72_k2": ("alpha_quartz", (2, 2, 2), (1, 1, 1), (2, 2, 2)),
+    "si64_xk3": ("diamond_si", (2, 2, 2), (1, 1, 1), (3, 3, 3)),
     "si64_k3": ("diamond_si", (2, 2, 2), (2, 2, 2), (3, 3, 3)),
     # 216 atoms: the core hole's images 16.3 A apart (10.9 A at 64); ~8 core-hours at 25 Ry by the
     # N^2.4 scaling measured on the glasses, a job for a 16-core machine
