@@ -10,8 +10,9 @@ the workflow's own functions (ground state, XCH site, Delta-SCF onset, main
 peak). It prints, per variant, the CPU time (summed over ranks), the onset and
 the main peak before the global shift; then the quartz - Si separation of every
 pair of variants, of the main peaks and of the edges (the steepest rise below
-each main peak: the separation the paper judged its QE references by). Results are appended to a JSON file as they finish, so an
-interrupted run keeps what it computed.
+each main peak: the separation the paper judged its QE references by).
+Results are appended to a JSON file as they finish, so an interrupted run
+keeps what it computed.
 
 With ``--core-hole fch`` the spectrum comes from a full-core-hole SCF (the
 excited electron removed, ``tot_charge`` 1) instead of XCH, its lowest empty

@@ -139,8 +139,8 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
         ("α-quartz main peak (eV)", "xanes.experiment_main_peak_eV.SiO2", peaks["alpha_quartz"]["computed_main_peak_eV"]),
         ("diamond-Si main peak (eV); quartz − Si separation this run "
          f"{separation:.2f} eV, experiment ≈ 6", "xanes.experiment_main_peak_eV.Si", peaks["diamond_si"]["computed_main_peak_eV"]),
-        *([("quartz − Si absorption-edge separation (eV; steepest rise under each main peak): what the paper "
-            "checked QE by (Fig. S1, 'closely matched' experiment's ≈ 6)", None,
+        *([("quartz − Si absorption-edge separation (eV; steepest rise under each main peak): the measure the "
+            "paper held its QE references to against experiment (Fig. S1, ≈ 6)", None,
             round(ctx["edges"]["alpha_quartz"] - ctx["edges"]["diamond_si"], 2))] if ctx.get("edges") else []),
         ("energy grid start (eV)", "xanes.grid.start", xanes["grid"]["start"]),
         ("energy grid end (eV)", "xanes.grid.stop", xanes["grid"]["stop"]),

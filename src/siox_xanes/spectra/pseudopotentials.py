@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .. import RY_TO_EV
 from ..io import atomic_path, sha256_file, write_json
 from .calc import ENVIRONMENT_DATASETS
 from .energy import atomic_correction_eV
@@ -23,7 +24,6 @@ from .ld1 import (
     with_test_configuration,
 )
 from .programs import run_program
-from .. import RY_TO_EV
 
 
 def generate_dataset(ld1_input: str, test_configs: list[str], workdir: Path, absorber: bool, max_error_mRy: float,
