@@ -114,20 +114,25 @@ def core_excitation_transferability(ground_input: str, hole_input: str, pairs: l
     all-electron excitation E_AE(hole) - E_AE(ground) (ld1.x relaxes every shell, the core's
     response to the valence included) beside the pseudo one E_PS(hole) - E_PS(ground) + Delta_E_atom,
     which is what the Delta-SCF onsets use. Their difference is the error the frozen cores make in a
-    chemical shift; it is zero at the generation configurations by construction. One ld1.x
-    generation per configuration (ld1.x 6.7 tests one at a time). Energies in eV.
+    chemical shift; it is zero at the generation configurations by construction. The energies are
+    those of the datasets' own transferability tests (``generate_dataset``). Energies in eV.
     """
     workdir = Path(workdir)
-    generated = {kind: parse_ld1_energies(run_program(exe, text, workdir / kind, "generation.out"))
-                 for kind, text in (("ground", ground_input), ("hole", hole_input))}
-    correction = atomic_correction_eV(generated["ground"], generated["hole"])
+    runs = {}
+    for kind, text, configs in (("ground", ground_input, [g for g, _ in pairs]), ("hole", hole_input, [h for _, h in pairs])):
+        result = generate_dataset(text, list(dict.fromkeys(configs)), workdir / kind, absorber=False,
+                                  max_error_mRy=float("inf"), exe=exe)
+        runs[kind] = (result["reference"], {t["config"]: t for t in result["tests"]})
+    correction = atomic_correction_eV(runs["ground"][0], runs["hole"][0])
+
+    def energy(kind: str, config: str, which: str) -> float:
+        """Total energy (Ry) of ``config``: the reference's plus the test's change."""
+        reference, tests = runs[kind]
+        return reference[f"etot_{which}_Ry"] + tests[config][f"dEtot_{which}_Ry"]
+
     rows = []
-    for i, (ground_config, hole_config) in enumerate(pairs):
-        e = {kind: parse_ld1_energies(run_program(exe, with_test_configuration(text, config),
-                                                  workdir / f"{kind}{i}", "test.out"))
-             for kind, text, config in (("ground", ground_input, ground_config), ("hole", hole_input, hole_config))}
-        ae = (e["hole"]["etot_ae_Ry"] - e["ground"]["etot_ae_Ry"]) * RY_TO_EV
-        ps = (e["hole"]["etot_ps_Ry"] - e["ground"]["etot_ps_Ry"]) * RY_TO_EV + correction
+    for ground_config, hole_config in pairs:
+        ae, ps = ((energy("hole", hole_config, w) - energy("ground", ground_config, w)) * RY_TO_EV for w in ("ae", "ps"))
         rows.append({"ground": ground_config, "hole": hole_config, "excitation_ae_eV": ae,
-                     "excitation_ps_eV": ps, "error_eV": ps - ae})
+                     "excitation_ps_eV": ps + correction, "error_eV": ps + correction - ae})
     return rows
