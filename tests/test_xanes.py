@@ -55,6 +55,10 @@ def test_edge_is_the_steepest_rise_below_the_main_peak():
     # an arctan step under the peak: its middle, where the step is steepest
     step = 0.5 + np.arctan((e - 1855.0) / 0.3) / np.pi + 0.2 * lorentz(e, 1858.0)
     assert edge_energy(e, step, 1858.0) == pytest.approx(1855.0, abs=0.05)
+    # on the dataset's coarse grid (256 points over 50 eV) the edge still falls between grid points
+    coarse = np.linspace(1830, 1880, 256)
+    assert edge_energy(coarse, lorentz(coarse, 1846.13), 1846.13) == pytest.approx(
+        1846.13 - 0.8 / np.sqrt(3), abs=0.03)
     with pytest.raises(ValueError, match="above the edge search"):
         edge_energy(e, mu, 1852.0)
 
