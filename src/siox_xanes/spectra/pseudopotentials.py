@@ -133,6 +133,7 @@ def core_excitation_transferability(ground_input: str, hole_input: str, pairs: l
     rows = []
     for ground_config, hole_config in pairs:
         ae, ps = ((energy("hole", hole_config, w) - energy("ground", ground_config, w)) * RY_TO_EV for w in ("ae", "ps"))
+        ps += correction
         rows.append({"ground": ground_config, "hole": hole_config, "excitation_ae_eV": ae,
-                     "excitation_ps_eV": ps + correction, "error_eV": ps + correction - ae})
+                     "excitation_ps_eV": ps, "error_eV": ps - ae})
     return rows
