@@ -48,7 +48,8 @@ def synthetic_inputs(folder: Path, rng):
                  "nearest_o_distance": ("rdf_site", rng.random(n_si)), "nearest_si_distance": ("rdf_site", rng.random(n_si))},
                 coords={"r": r, "atom_index": ("rdf_site", sites)}, attrs={"cell": cell},
             ).to_netcdf(folder / f"{cell}_rdf.nc")
-            cell_inputs[cell] = {"bader": folder / f"{cell}_bader.csv", "rdf": folder / f"{cell}_rdf.nc", "symbols": symbols, "n_si": n_si}
+            cell_inputs[cell] = {"bader": folder / f"{cell}_bader.csv", "rdf": folder / f"{cell}_rdf.nc", "symbols": symbols, "n_si": n_si,
+                                 "xspectra_kpoints": [1, 1, 1]}
     n = len(entries)
     xr.Dataset(
         {"mu": (("spectrum", "energy"), rng.random((n, 256))), "onset": ("spectrum", rng.random(n)), "delta_scf": ("spectrum", rng.random(n))},

@@ -47,7 +47,7 @@ from siox_xanes.config import (
     oxidation_settings,
     oxidised_compositions,
 )
-from siox_xanes.spectra.references import reference_settings, reference_si_count
+from siox_xanes.spectra.references import glass_settings, reference_settings, reference_si_count
 from siox_xanes.spectra.sites import select_sites
 from siox_xanes.structures.lattice import volume_additive_density
 
@@ -270,6 +270,7 @@ SCF_KEYS = [
 SPECTRUM_KEYS = [
     *SCF_KEYS,
     "xspectra_kpoints",
+    "xspectra_kpoint_shift",
     "gamma_eV",
     "emin_eV",
     "emax_eV",
@@ -287,9 +288,15 @@ def xanes_settings(cell, keys):
     # then (the medium release) keep their recorded params
     if values.get("environment_pseudopotentials") == "paw":
         del values["environment_pseudopotentials"]
-    if layout.is_reference(cell):
-        own = reference_settings(XANES, layout.reference_name(cell))
-        values.update({k: v for k, v in own.items() if k in keys})
+    # likewise the unshifted xspectra mesh, the only one before the option existed
+    if not any(values.get("xspectra_kpoint_shift", [])):
+        values.pop("xspectra_kpoint_shift", None)
+    own = (
+        reference_settings(XANES, layout.reference_name(cell))
+        if layout.is_reference(cell)
+        else glass_settings(XANES, layout.parse_glass_cell(cell)[0])
+    )
+    values.update({k: v for k, v in own.items() if k in keys})
     return values
 
 

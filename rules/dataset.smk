@@ -41,6 +41,11 @@ rule dataset_cubes:
     params:
         # the glass cells and their sites, in the cubes' order
         sites={c: SITES[c] for c in GLASS_CELLS},
+        # the xspectra mesh of each cell's spectra, recorded per site in the cube
+        xspectra_kpoints={
+            c: xanes_settings(c, ["xspectra_kpoints"])["xspectra_kpoints"]
+            for c in GLASS_CELLS
+        },
         test_fraction=config["dataset"]["test_fraction"],
         split_seed=config["dataset"]["split_seed"],
         normalisation=config["normalisation"],

@@ -30,7 +30,8 @@ for cell in sites:
     lammps_versions.add(str(atoms.info.get("lammps_version", "unknown")))
     qe_versions.add(json.loads(Path(files["ground_state"]).read_text()).get("qe_version", "unknown"))
     symbols = atoms.get_chemical_symbols()
-    cell_inputs[cell] = {"bader": files["bader"], "rdf": files["rdf"], "symbols": symbols, "n_si": symbols.count("Si")}
+    cell_inputs[cell] = {"bader": files["bader"], "rdf": files["rdf"], "symbols": symbols, "n_si": symbols.count("Si"),
+                         "xspectra_kpoints": params.xspectra_kpoints[cell]}
 manifest = json.loads(Path(inp.pseudo_manifest).read_text())
 # Provenance comes from the run's config, which Snakemake does not compare: editing
 # settings that cannot change the cubes does not remake them.

@@ -87,6 +87,8 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["uncertainty"]["alignment"]["window_eV"].update({"alpha_quartz": [1820.0, 1856.0]}),
          r"uncertainty.alignment.window_eV.alpha_quartz: \[1820.0, 1856.0\]"),
         (lambda c: c["normalisation"].update({"norm_eV": [15.0, 45.0]}), r"normalisation.norm_eV"),
+        (lambda c: c["xanes"].update({"xspectra_kpoints_by_composition": {"0.10": [4, 4, 4]}}),
+         r"xanes.xspectra_kpoints_by_composition\['0.10'\]: no such composition"),
     ],
 )
 def test_semantic_errors_name_the_key(default_config, edit, message):
@@ -101,3 +103,14 @@ def test_all_problems_are_reported_at_once(default_config):
     with pytest.raises(ConfigError) as err:
         check_config(default_config)
     assert "0.50" in str(err.value) and "xanes.ecutrho_Ry" in str(err.value)
+
+
+def test_glass_cells_take_their_composition_s_xspectra_mesh(default_config):
+    from siox_xanes.spectra.references import glass_settings
+
+    xanes = default_config["xanes"]
+    xanes.update(xspectra_kpoints=[2, 2, 2], xspectra_kpoints_by_composition={"0.00": [4, 4, 4]})
+    validate(default_config, SCHEMA)
+    assert glass_settings(xanes, "0.00")["xspectra_kpoints"] == [4, 4, 4]
+    assert glass_settings(xanes, "1.00")["xspectra_kpoints"] == [2, 2, 2]
+    assert glass_settings(xanes, "1.00")["scf_kpoints"] == xanes["scf_kpoints"]

@@ -121,6 +121,9 @@ def test_xspectra_input():
     assert "xerror = 0.003" in xspectra_input(prefix="ch", outdir="./out", polarisation=(0, 1, 0), save_file="y.sav",
                                               core_file="core.wfc", xerror=3e-3)
     assert text.rstrip().endswith("2 2 2 0 0 0")
+    shifted = xspectra_input(prefix="ch", outdir="./out", polarisation=(0, 1, 0), save_file="y.sav",
+                             core_file="core.wfc", kpoints=(3, 3, 3), kpoint_shift=(1, 1, 1))
+    assert shifted.rstrip().endswith("3 3 3 1 1 1")
 
 
 def test_ld1_energies_and_transferability():

@@ -61,6 +61,7 @@ def check_config(config: dict) -> None:
     if md["final_temperature_K"] >= md["melt_temperature_K"]:
         problems.append("md.final_temperature_K: must be below md.melt_temperature_K")
     for block, keys in (("validation.density_by_composition", config["validation"]["density_by_composition"]),
+                        ("xanes.xspectra_kpoints_by_composition", config["xanes"].get("xspectra_kpoints_by_composition", {})),
                         ("md.max_attempts_by_composition", md.get("max_attempts_by_composition", {}))):
         for key in keys:
             if key not in config["structures"]["compositions"]:

@@ -57,7 +57,8 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     ``spectra``: aligned spectra (dims spectrum, energy; coords cell, site), as
     written by the XANES stage. ``expected_sites``: the sites the config
     selects per glass cell. ``cell_inputs[cell]``: ``bader`` (csv path),
-    ``rdf`` (per-cell RDF NetCDF path), ``symbols`` and ``n_si``. Cells are
+    ``rdf`` (per-cell RDF NetCDF path), ``symbols``, ``n_si`` and ``xspectra_kpoints``
+    (the mesh its spectra were computed on, recorded per site). Cells are
     read one at a time; reference cells are not part of the dataset.
     """
     cells_in_spectra = pd.Index(spectra["cell"].values)
@@ -112,6 +113,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
                 "nearest_o_distance": float(arrays["nearest_o_distance"][j]), "nearest_si_distance": float(arrays["nearest_si_distance"][j]),
                 "delta_scf": float(delta_scf[k]), "onset": float(onset[k]),
                 "pos_x": float(pos[0]), "pos_y": float(pos[1]), "pos_z": float(pos[2]),
+                "kmesh": list(inp["xspectra_kpoints"]),
             })
             rdf_total.append(arrays["g_total"][j])
             rdf_si.append(arrays["g_si"][j])
@@ -155,12 +157,16 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             "delta_scf": ("site", table["delta_scf"].to_numpy(), {"long_name": "E_tot(core hole) - E_tot(ground state)", "units": "eV"}),
             "onset": ("site", table["onset"].to_numpy(), {"long_name": "absolute onset energy after the global shift", "units": "eV"}),
             "position": (("site", "xyz"), table[["pos_x", "pos_y", "pos_z"]].to_numpy(), {"long_name": "Cartesian position of the absorber", "units": "angstrom"}),
+            "xspectra_kpoints": (("site", "axis"), np.asarray(table["kmesh"].tolist(), dtype=np.int32),
+                                 {"long_name": "xspectra.x k mesh the spectrum was computed on (points along a, b, c)",
+                                  "units": "1"}),
             "split": ("site", split, {"long_name": "train/test split", "flag_values": np.array([0, 1], np.int8), "flag_meanings": "train test"}),
         },
         coords={
             "energy": e_coord,
             "r": r_coord,
             "xyz": ("xyz", ["x", "y", "z"]),
+            "axis": ("axis", ["a", "b", "c"]),
             "cell": ("site", table["cell"].to_numpy().astype(str), {"long_name": "cell id x{x}_seed{seed}"}),
             "group": ("site", table["group"].to_numpy(), {"long_name": "integer id of the cell, for splits by cell"}),
             "x": ("site", table["x"].to_numpy(), {"long_name": "composition x of SiOx", "units": "1"}),

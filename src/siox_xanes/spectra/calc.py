@@ -117,6 +117,9 @@ class SpectrumSettings:
     emax_eV: float
     n_energy_points: int
     lanczos_error: float = 1e-3  # xspectra's xerror: Lanczos stops at this estimated relative error
+    # 1 along an axis: the Monkhorst-Pack mesh offset by half a step (no Gamma point). xspectra.x
+    # uses no time-reversal symmetry: a shifted mesh costs as many k points as an unshifted one.
+    xspectra_kpoint_shift: tuple[int, int, int] = (0, 0, 0)
 
     @classmethod
     def from_mapping(cls, values: dict) -> "SpectrumSettings":
@@ -204,6 +207,29 @@ def ground_state(atoms, scf: ScfSettings, pseudo_dir: Path, rho_valence: Path, r
     return result
 
 
+def xspectra_polarisations(work: Path, prefix: str, spectrum: SpectrumSettings,
+                           launch: Launch) -> tuple[np.ndarray, dict]:
+    """xspectra.x on a finished core-hole SCF in ``work`` (its save directory and ``core.wfc``)
+    for the x, y and z polarisations: (relative energies, {polarisation: cross-section}).
+
+    Each call is independent of the last, so one SCF can serve several k meshes."""
+    columns, energy = {}, None
+    for name, eps in POLARISATIONS.items():
+        text = xspectra_input(
+            prefix=prefix, outdir="./out", polarisation=eps, save_file=f"{name}.sav",
+            core_file="core.wfc", kpoints=spectrum.xspectra_kpoints, kpoint_shift=spectrum.xspectra_kpoint_shift,
+            gamma_eV=spectrum.gamma_eV, emin_eV=spectrum.emin_eV, emax_eV=spectrum.emax_eV,
+            n_energy=spectrum.n_energy_points, xerror=spectrum.lanczos_error,
+        )
+        run_qe("xspectra.x", text, work, f"xspectra_{name}.out", launch.ranks, launch.launcher)
+        e, mu = read_xspectra_dat(work / "xanes.dat")
+        if energy is not None and not np.allclose(e, energy):
+            raise QEError(f"xspectra.x gave different energy grids per polarisation in {work}")
+        energy, columns[name] = e, mu
+        (work / "xanes.dat").rename(work / f"{name}.dat")
+    return energy, columns
+
+
 def core_hole_site(atoms, site: int, scf: ScfSettings, spectrum: SpectrumSettings, pseudo_dir: Path, core_file: Path,
                    attempt: int, launch: Launch, keep: Path | None = None, start_density: Path | None = None,
                    tot_charge: float = 0.0) -> dict:
@@ -225,20 +251,7 @@ def core_hole_site(atoms, site: int, scf: ScfSettings, spectrum: SpectrumSetting
             result = run_scf(atoms, scf, pseudo_dir, work, "ch", attempt, launch, absorber=site, startingpot=startingpot,
                              tot_charge=tot_charge)
             shutil.copy(core_file, work / "core.wfc")
-            columns, energy = {}, None
-            for name, eps in POLARISATIONS.items():
-                text = xspectra_input(
-                    prefix="ch", outdir="./out", polarisation=eps, save_file=f"{name}.sav",
-                    core_file="core.wfc", kpoints=spectrum.xspectra_kpoints,
-                    gamma_eV=spectrum.gamma_eV, emin_eV=spectrum.emin_eV, emax_eV=spectrum.emax_eV,
-                    n_energy=spectrum.n_energy_points, xerror=spectrum.lanczos_error,
-                )
-                run_qe("xspectra.x", text, work, f"xspectra_{name}.out", launch.ranks, launch.launcher)
-                e, mu = read_xspectra_dat(work / "xanes.dat")
-                if energy is not None and not np.allclose(e, energy):
-                    raise QEError(f"xspectra.x gave different energy grids per polarisation in {work}")
-                energy, columns[name] = e, mu
-                (work / "xanes.dat").rename(work / f"{name}.dat")
+            energy, columns = xspectra_polarisations(work, "ch", spectrum, launch)
         except QEError as exc:
             raise QEError(f"site {site}: {exc}{_kept(keep)}") from exc
         finally:

@@ -148,7 +148,7 @@ def _qe_seconds(text: str) -> float:
 
 
 def xspectra_input(*, prefix: str, outdir: str, polarisation: tuple[float, float, float], save_file: str,
-                   core_file: str, kpoints=(2, 2, 2), gamma_eV: float = 0.8,
+                   core_file: str, kpoints=(2, 2, 2), kpoint_shift=(0, 0, 0), gamma_eV: float = 0.8,
                    emin_eV: float = -10.0, emax_eV: float = 50.0, n_energy: int = 1000,
                    xiabs: int = 1, xniter: int = 2000, xerror: float = 0.001) -> str:
     """xspectra.x input: K-edge dipole XANES for one polarisation, Lorentzian ``gamma_eV``.
@@ -184,7 +184,7 @@ def xspectra_input(*, prefix: str, outdir: str, polarisation: tuple[float, float
         + _namelist("plot", plot)
         + _namelist("pseudos", {"filecore": core_file})
         + _namelist("cut_occ", {"cut_desmooth": 0.1})
-        + " ".join(str(int(k)) for k in kpoints) + " 0 0 0\n"
+        + " ".join(str(int(k)) for k in (*kpoints, *kpoint_shift)) + "\n"
     )
 
 

@@ -28,6 +28,14 @@ def reference_settings(xanes: dict, name: str) -> dict:
     return {k: own.get(k, xanes[k]) for k in OWN_SETTINGS}
 
 
+def glass_settings(xanes: dict, x: str) -> dict:
+    """The k meshes the glass cells of composition ``x`` are computed with: the xspectra mesh of
+    ``xanes.xspectra_kpoints_by_composition`` where it names ``x`` (a-Si's spectrum converges
+    slowest in the k mesh, silica's fastest: bench/kmesh_convergence.py), else the config's."""
+    meshes = xanes.get("xspectra_kpoints_by_composition") or {}
+    return {"scf_kpoints": xanes["scf_kpoints"], "xspectra_kpoints": meshes.get(x, xanes["xspectra_kpoints"])}
+
+
 def reference_crystal(name: str, repeat=(1, 1, 1)):
     """alpha-quartz (9-atom hexagonal cell) or diamond Si (8-atom cubic cell), repeated; Si first."""
     from ase.build import bulk
