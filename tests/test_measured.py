@@ -231,12 +231,17 @@ def synthetic_cubes(n=500, n_cells=25, seed=0):
     return sites, systems
 
 
+def silicon_reference(sites):
+    """Stands in for the computed diamond Si: a site without O."""
+    return sites["mu"].values[np.argmin(sites["n_o_neighbours"].values)]
+
+
 @pytest.fixture(scope="module")
 def predictor_file(tmp_path_factory):
     sites, systems = synthetic_cubes()
     quartz = sites["mu"].values[np.argmax(sites["n_o_neighbours"].values)]  # stands in for the computed alpha-quartz
     bundle, evaluation, robustness = train_predictor(
-        sites, systems, {"alpha_quartz": (GRID, quartz), "diamond_si": (GRID, sites["mu"].values[0])}, LEARNING,
+        sites, systems, {"alpha_quartz": (GRID, quartz), "diamond_si": (GRID, silicon_reference(sites))}, LEARNING,
         Normalisation(), PredictorSettings.from_config(SETTINGS), log=lambda *a: None)
     path = tmp_path_factory.mktemp("predictor") / "predictor.pt"
     save_predictor(path, bundle)
@@ -277,7 +282,8 @@ def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predic
     files = [str(write_xdi(tmp_path / f"sample{k:03d}.xdi", e, as_measured(sites["mu"].values[k]))) for k in test]
     shutil.copy(XAS / "CaSO4_rt_01.xdi", tmp_path)
     rc = cli_main(["predict", *files, str(tmp_path / "CaSO4_rt_01.xdi"), "--model", str(path),
-                   "--reference", str(tmp_path / "quartz.xdi"), "--plots", str(tmp_path / "png")])
+                   "--reference", str(tmp_path / "quartz.xdi"), "--reference-kind", "alpha_quartz",
+                   "--plots", str(tmp_path / "png")])
     out = capsys.readouterr()
     assert rc == 2 and "CaSO4_rt_01.xdi: element 'S'" in out.err  # the bad file is named, the good ones answered
     results = json.loads(out.out)["results"]
@@ -297,7 +303,119 @@ def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predic
     rc = cli_main(["predict", files[0], "--model", str(path), "--shift", f"{-applied}", "--format", "csv",
                    "-o", str(tmp_path / "out.csv")])
     rows = (tmp_path / "out.csv").read_text().splitlines()
-    assert rc == 0 and rows[0].startswith("file,spectrum,shift_eV,valence,valence_low,valence_high") and len(rows) == 2
+    assert rc == 0 and rows[0].startswith("file,spectrum,status,shift_eV,valence_e,valence_low_e,valence_high_e")
+    assert len(rows) == 2
+
+
+MEASURED_E = np.arange(1805.0, 1905.0, 0.2)
+
+
+def as_measured(mu, rng, energy=MEASURED_E, shift=0.0, noise=0.004, slope=0.0):
+    """A computed spectrum as a beamline writes it: other grid, scale, offset, background slope, noise."""
+    return (4.2 * np.interp(energy - shift, GRID, mu) + 0.08 + slope * (energy - 1840.0)
+            + rng.normal(0, noise, len(energy)))
+
+
+def predict_one(args, model, capsys):
+    rc = cli_main(["predict", *map(str, args), "--model", str(model)])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_inputs_no_model_can_answer_for_are_refused_by_name(predictor_file, tmp_path, capsys):
+    """The cases of issue 36's table: each gives a clear error naming the file or argument (exit 2),
+    never a number."""
+    path, sites, quartz, _, _ = predictor_file
+    rng = np.random.default_rng(11)
+    sample = sites["mu"].values[0]
+    cases = {
+        "random.xdi": (MEASURED_E, rng.uniform(0, 1e6, len(MEASURED_E)), "no Si K edge"),
+        "inverted.xdi": (MEASURED_E, -as_measured(sample, rng), "inverted spectrum"),
+        "flat.xdi": (MEASURED_E, 1.0 + rng.normal(0, 0.01, len(MEASURED_E)), "no Si K edge"),
+    }
+    for start in (1829.5, 1829.0, 1825.0):  # scans that start at the model window: the pre-edge fit has no data
+        e = np.arange(start, 1905.0, 0.2)
+        cases[f"late_{start}.xdi"] = (e, as_measured(sample, rng, e, slope=0.01), "pre-edge range 1810-1830 eV")
+    for name, (e, mu, message) in cases.items():
+        rc, out, err = predict_one([write_xdi(tmp_path / name, e, mu), "--shift", "0"], path, capsys)
+        assert rc == 2 and f"{name[:-4]}.xdi" in err and message in err and json.loads(out)["results"] == [], (name, err)
+    # the same edge 15 eV off (a wrong --shift) is refused, not read as another valence
+    good = write_xdi(tmp_path / "good.xdi", MEASURED_E, as_measured(sample, rng))
+    rc, _, err = predict_one([good, "--shift", "15"], path, capsys)
+    assert rc == 2 and "is the energy shift right" in err
+    rc, _, err = predict_one([good, "--shift", "nan"], path, capsys)
+    assert rc == 2 and "--shift nan: expected a finite number" in err
+    rc, _, err = predict_one([tmp_path, "--shift", "0"], path, capsys)
+    assert rc == 2 and "is a directory" in err
+    (tmp_path / "plots.png").write_text("")
+    rc, _, err = predict_one([good, "--shift", "0", "--plots", tmp_path / "plots.png"], path, capsys)
+    assert rc == 2 and "--plots" in err and "not a folder" in err
+    # references: noise, another element, another kind, a shift beyond the bound
+    noise = write_xdi(tmp_path / "noise_ref.xdi", MEASURED_E, rng.normal(1, 0.05, len(MEASURED_E)))
+    rc, _, err = predict_one([good, "--reference", noise], path, capsys)
+    assert rc == 2 and "--reference" in err and "noise_ref.xdi" in err and "no Si K edge" in err
+    iron = write_xdi(tmp_path / "fe_ref.xdi", np.arange(7000.0, 7300.0, 1.0), np.linspace(0, 1, 300), element="Fe")
+    rc, _, err = predict_one([good, "--reference", iron], path, capsys)
+    assert rc == 2 and "--reference" in err and "fe_ref.xdi" in err and "element 'Fe'" in err
+    silicon = write_xdi(tmp_path / "si_ref.xdi", MEASURED_E, as_measured(silicon_reference(sites), rng, shift=0.8))
+    rc, _, err = predict_one([good, "--reference", silicon, "--reference-kind", "alpha_quartz"], path, capsys)
+    assert rc == 2 and "given as alpha_quartz but it matches diamond_si" in err
+    far = write_xdi(tmp_path / "quartz_far.xdi", MEASURED_E, as_measured(quartz, rng, shift=4.5))
+    rc, _, err = predict_one([good, "--reference", far], path, capsys)
+    assert rc == 2 and "exceeds the bound of 3 eV" in err
+
+
+def test_reference_kind_is_recognised_and_reference_channels_never_read_as_the_sample(predictor_file, tmp_path, capsys):
+    path, sites, quartz, _, _ = predictor_file
+    rng = np.random.default_rng(12)
+    sample = sites["mu"].values[3]
+    silicon = write_xdi(tmp_path / "si_ref.xdi", MEASURED_E, as_measured(silicon_reference(sites), rng, shift=0.8))
+    good = write_xdi(tmp_path / "sample.xdi", MEASURED_E, as_measured(sample, rng, shift=0.8))
+    rc, out, err = predict_one([good, "--reference", silicon], path, capsys)
+    answer = json.loads(out)
+    assert rc == 0 and answer["alignment"]["kind"] == "diamond_si" and not answer["alignment"]["kind_given"]
+    assert answer["shift_eV"] == pytest.approx(-0.8, abs=0.1) and "recognised" in err
+    # transmission columns with a reference channel: the sample is ln(i0/itrans), never muref
+    i0 = 1e5 * (1 + 0.01 * np.sin(MEASURED_E))
+    mu = as_measured(sample, rng, noise=0.0) / 4.2
+    lines = ["# XDI/1.0 test/1", "# Column.1: energy eV", "# Column.2: i0", "# Column.3: itrans", "# Column.4: muref",
+             "# Element.symbol: Si", "# Element.edge: K", "#----", "# energy i0 itrans muref"]
+    lines += [f"{e:.4f} {a:.6g} {a * np.exp(-m):.6g} {-m:.6g}" for e, a, m in zip(MEASURED_E, i0, mu)]
+    (tmp_path / "channels.xdi").write_text("\n".join(lines) + "\n")
+    plain = write_xdi(tmp_path / "plain.xdi", MEASURED_E, mu)
+    rc, out, _ = predict_one([tmp_path / "channels.xdi", plain, "--shift", "0"], path, capsys)
+    first, second = json.loads(out)["results"]
+    assert rc == 0 and first["valence"] == pytest.approx(second["valence"], abs=1e-3)
+    only_ref = tmp_path / "only_ref.xdi"
+    only_ref.write_text("\n".join(line.replace("Column.4: muref", "Column.2: muref") for line in
+                                    ["# XDI/1.0 test/1", "# Column.1: energy eV", "# Column.4: muref",
+                                     "# Element.symbol: Si", "# Element.edge: K", "#----", "# energy muref"]
+                                    + [f"{e:.4f} {m:.6g}" for e, m in zip(MEASURED_E, mu)]) + "\n")
+    rc, _, err = predict_one([only_ref, "--shift", "0"], path, capsys)
+    assert rc == 2 and "muref: the reference channel, never read as the sample" in err
+
+
+def test_answers_the_models_cannot_vouch_for_are_flagged(predictor_file, tmp_path, capsys):
+    path, sites, _, _, _ = predictor_file
+    rng = np.random.default_rng(13)
+    inside = write_xdi(tmp_path / "site.xdi", MEASURED_E, as_measured(sites["mu"].values[5], rng))
+    # a Si K edge, but a shape no training spectrum has: a bare step with a broad bump 25 eV up
+    odd = 1 / (1 + np.exp(-(MEASURED_E - 1842.0) / 0.5)) + 2.0 * np.exp(-0.5 * ((MEASURED_E - 1867.0) / 2.0) ** 2)
+    outside = write_xdi(tmp_path / "odd.xdi", MEASURED_E, odd + rng.normal(0, 0.003, len(MEASURED_E)))
+    rc, out, _ = predict_one([inside, outside, "--shift", "0", "--plots", tmp_path / "png"], path, capsys)
+    answer = json.loads(out)
+    near, far = answer["results"]
+    assert rc == 0 and near["status"] == "ok" and near["quality"]["flags"] == []
+    assert far["status"] == "flagged" and "outside_training_domain" in far["quality"]["flags"]
+    assert far["quality"]["pca_residual"] > far["quality"]["pca_residual_threshold"] > near["quality"]["pca_residual"]
+    assert answer["units"]["valence"].startswith("e ") and answer["units"]["rdf_r"] == "angstrom"
+    assert "split-conformal" in answer["interval"]["valence"] and answer["interval"]["confidence"] == 0.9
+    assert min(min(r["rdf"]) for r in (near, far)) >= 0 and min(near["rdf_band"][0]) >= 0
+    assert len(list((tmp_path / "png").glob("*.png"))) == 2
+    rc = cli_main(["predict", str(inside), str(tmp_path / "missing.xdi"), "--model", str(path), "--shift", "0",
+                   "--format", "csv", "-o", str(tmp_path / "out.csv")])
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rc == 2 and len(rows) == 3 and rows[2].startswith(f"{tmp_path / 'missing.xdi'},,error,")
 
 
 def test_predict_names_what_is_wrong(predictor_file, tmp_path, capsys):

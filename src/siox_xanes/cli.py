@@ -9,8 +9,11 @@ edge, energies in eV, mu(E) in any units (each spectrum is normalised with
 the model's recipe). The energy scale must be put on the workflow's
 (alpha-quartz main peak at its experimental energy): ``--shift`` adds a
 known shift in eV (``--shift 0`` if the data are already on it);
-``--reference`` fits it from your own measured alpha-quartz (or, with
-``--reference-kind diamond_si``, crystalline Si) spectrum. Without
+``--reference`` fits it from your own measured alpha-quartz or crystalline Si
+spectrum (its kind recognised, or stated with ``--reference-kind``; a fitted
+shift beyond ``--max-shift``, 3 eV by default, is refused). Every spectrum
+must show a Si K edge and cover the normalisation's ranges; an answer the
+models cannot vouch for carries named flags in its ``quality`` block. Without
 ``--model`` the shipped predictor is used (``data/models/predictor.pt``),
 else the workflow's own (``results/predictor/predictor.pt``).
 """
@@ -38,16 +41,23 @@ def default_predictor() -> Path:
         f"build one with 'snakemake {layout.PREDICTOR}' or pass --model")
 
 
-def _csv(results: list[dict]) -> str:
+CSV_COLUMNS = ["file", "spectrum", "status", "shift_eV", "valence_e", "valence_low_e", "valence_high_e", "confidence",
+               "valence_ensemble_std_e", "edge_gap_filled_eV", "quality_flags", "error"]
+
+
+def _csv(results: list[dict], failed: list[dict]) -> str:
+    """One row per spectrum and one per failed file (status 'error'); units in the column names."""
     classes = list(results[0]["fractions"]) if results else []
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["file", "spectrum", "shift_eV", "valence", "valence_low", "valence_high", "confidence",
-                "valence_ensemble_std", *[f"fraction_{c}" for c in classes]])
+    w.writerow([*CSV_COLUMNS, *[f"fraction_{c}" for c in classes]])
     for r in results:
-        w.writerow([r["file"], r["spectrum"], f"{r['shift_eV']:.4f}", f"{r['valence']:.4f}",
+        w.writerow([r["file"], r["spectrum"], r["status"], f"{r['shift_eV']:.4f}", f"{r['valence']:.4f}",
                     *(f"{v:.4f}" if v is not None else "" for v in r["valence_interval"]), r["confidence"],
-                    f"{r['valence_ensemble_std']:.4f}", *[f"{r['fractions'][c]:.4f}" for c in classes]])
+                    f"{r['valence_ensemble_std']:.4f}", f"{r['edge_gap_filled_eV']:.3f}",
+                    ";".join(r["quality"]["flags"]), "", *[f"{r['fractions'][c]:.4f}" for c in classes]])
+    for f in failed:
+        w.writerow([f["file"], "", "error", *[""] * (len(CSV_COLUMNS) - 4), f["error"], *[""] * len(classes)])
     return buf.getvalue()
 
 
@@ -57,24 +67,45 @@ def _plot_name(result: dict, index: int) -> str:
     return f"{index:03d}_{stem}" + ("" if label == stem else f"_{label}") + ".png"
 
 
+def _interval_meaning(predictor) -> dict:
+    conf = predictor.bundle["conformal"]["confidence"]
+    return {"confidence": conf,
+            "valence": f"{100 * conf:.0f} % split-conformal interval: the mean of the ensemble +- the half-width "
+                       "that held-out calibration cells' site spectra needed to cover their true valence that often",
+            "rdf_band": f"{100 * conf:.0f} % split-conformal band per R, clipped at g = 0",
+            "fractions": "ensemble mean of networks trained on random mixtures of site spectra; no interval"}
+
+
 def predict_command(args) -> int:
-    from .learning.predictor import load_predictor, predict_measured, reference_shift
+    import math
+
+    from .learning.predictor import UNITS, load_predictor, predict_measured, reference_alignment
     from .measured.readers import read_spectra
 
+    if args.shift is not None and not math.isfinite(args.shift):
+        raise ValueError(f"--shift {args.shift}: expected a finite number of eV")
+    if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
+        raise ValueError(f"--plots {args.plots}: exists and is not a folder")
     model = Path(args.model) if args.model else default_predictor()
     predictor = load_predictor(model)
+    alignment = None
     if args.reference:
-        shift = reference_shift(predictor, read_spectra(args.reference)[0], args.reference_kind)
-        print(f"shift from {args.reference} ({args.reference_kind or predictor.bundle['alignment']['reference']}): "
-              f"{shift:+.3f} eV", file=sys.stderr)
+        try:
+            reference = read_spectra(args.reference)[0]
+        except ValueError as exc:
+            raise ValueError(f"--reference: {exc}") from exc
+        alignment = reference_alignment(predictor, reference, args.reference_kind, args.max_shift)
+        shift = alignment["shift_eV"]
+        print(f"shift from {args.reference} ({alignment['kind']}, {'given' if alignment['kind_given'] else 'recognised'}, "
+              f"match rms {alignment['match_rms']:.3f}): {shift:+.3f} eV", file=sys.stderr)
     else:
         shift = args.shift
     results, failed = [], []
     for path in args.files:
         try:
             results += predict_measured(predictor, read_spectra(path), shift)
-        except ValueError as exc:  # SpectrumFileError included: the message names the file
-            failed.append(str(exc))
+        except ValueError as exc:  # SpectrumFileError and SpectrumQualityError included: the message names the file
+            failed.append({"file": str(path), "error": str(exc)})
             print(f"error: {exc}", file=sys.stderr)
     if args.plots:
         from .report.plots import prediction_figure
@@ -85,8 +116,12 @@ def predict_command(args) -> int:
     for r in results:
         r["normalised"] = r["normalised"].tolist() if args.format == "json" else None
         r["model"] = str(model)
-    text = json.dumps({"model": str(model), "shift_eV": shift, "results": results, "errors": failed}, indent=1) + "\n" \
-        if args.format == "json" else _csv(results)
+    if args.format == "json":
+        text = json.dumps({"model": str(model), "shift_eV": shift, "alignment": alignment, "units": UNITS,
+                           "interval": _interval_meaning(predictor), "results": results,
+                           "errors": [f["error"] for f in failed]}, indent=1) + "\n"
+    else:
+        text = _csv(results, failed)
     if args.output and args.output != "-":
         from .io import atomic_path
 
@@ -106,7 +141,9 @@ def main(argv=None) -> int:
     scale.add_argument("--shift", type=float, help="eV added to the files' energies (0: already on the workflow's scale)")
     scale.add_argument("--reference", help="your measured alpha-quartz (or Si) spectrum; the shift is fitted from it")
     p.add_argument("--reference-kind", choices=["alpha_quartz", "diamond_si"], default=None,
-                   help="what --reference is (default: the predictor's alignment reference, alpha_quartz)")
+                   help="what --reference is (default: recognised by which computed reference it matches)")
+    p.add_argument("--max-shift", type=float, default=3.0, metavar="EV",
+                   help="largest shift a --reference fit may give (default 3 eV)")
     p.add_argument("--model", help="predictor bundle (rule train_predictor); default: the shipped one")
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("--output", "-o", help="write here instead of standard output")

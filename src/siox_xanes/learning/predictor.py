@@ -17,6 +17,7 @@ from ..measured.align import shift_from_reference
 from ..measured.normalise import Normalisation, normalise, normalise_many
 from ..measured.readers import Spectrum
 from .augment import Augmentation, augmented_set, perturbed
+from .domain import domain_distances, fit_domain
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload, net_config
@@ -112,6 +113,11 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     members, seed = settings.ensemble_members, settings.seed
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
+    # the networks' input domain: the augmented training spectra, its thresholds from the calibration cells
+    x_cal_aug = augmented_set(energy, mu_raw[cal], np.zeros(len(cal)), norm, settings.augmentation, seed + 2)[0]
+    domain = fit_domain(x_aug, x_cal_aug)
+    log(f"input domain: {len(domain['components'])} principal components, thresholds T2/k "
+        f"{domain['t2_threshold']:.2f}, residual {domain['residual_threshold']:.4f}")
     cfg = {target: first_net_config(learning, target) for target in ("valence", "rdf")}
     aug_cfg = {target: augmented_net_config(c, settings.augmented_training) for target, c in cfg.items()}
     ensembles = {}
@@ -171,6 +177,9 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         "references": {name: normalise(*_on_grid(e, m, energy), norm, computed=True)[0]
                        for name, (e, m) in references.items()},
         "alignment": dict(settings.alignment),
+        "domain": domain,
+        # the range of each scalar target over the training sites: an answer outside it is flagged
+        "target_range": {"valence": [float(y["valence"][train].min()), float(y["valence"][train].max())]},
         "classes": list(CLASS_NAMES),
         "training": {"cells": evaluation["cells"], "n_sites": evaluation["n_sites"],
                      "cube": dict(sites.attrs).get("config_sha256")},
@@ -228,50 +237,139 @@ def load_predictor(path) -> Predictor:
     return Predictor(bundle, ensembles, Normalisation.from_config(bundle["normalisation"]))
 
 
-def reference_shift(predictor: Predictor, reference: Spectrum, name: str | None = None) -> float:
-    """Shift (eV, added to measured energies) from a measured reference against the computed one."""
-    align = predictor.bundle["alignment"]
-    name = name or align["reference"]
-    refs = predictor.bundle["references"]
-    if name not in refs:
-        raise ValueError(f"reference '{name}': the predictor holds {sorted(refs)}")
-    return shift_from_reference(reference.energy, reference.mu, predictor.energy, refs[name], tuple(align["window_eV"][name]),
-                                predictor.norm, array=align["array"])
+# A fitted shift larger than this is refused (a beamline's calibration is off by a few eV at most);
+# --max-shift sets another bound.
+MAX_SHIFT_EV = 3.0
+# A measured reference matches its computed kind when its normalised spectrum, aligned, differs from it
+# by at most this rms (edge step 1) on the alignment window, and by clearly less than from the other kind.
+MAX_REFERENCE_RMS = 0.35
+KIND_MARGIN = 1.5
+UNITS = {"energy": "eV", "shift_eV": "eV", "valence": "e (Bader charge of the absorbing Si; the mean over its sites "
+         "for a mixture)", "rdf_r": "angstrom", "rdf": "1 (per-site g(R) of Si and O around Si)",
+         "fractions": "1 (fraction of the Si sites in each valence class Si0 ... Si4+)"}
 
 
-def on_model_grid(predictor: Predictor, spectrum: Spectrum, shift: float) -> tuple[np.ndarray, float]:
-    """Normalised spectrum on the model grid after the shift, and the gap filled at the ends (eV)."""
+def reference_alignment(predictor: Predictor, reference: Spectrum, kind: str | None = None,
+                        max_shift: float = MAX_SHIFT_EV) -> dict:
+    """Shift (eV, added to measured energies) from a measured reference, with what it was matched as.
+
+    The reference must show a Si K edge; it is aligned to every computed reference the predictor
+    holds, and the kind is the one it matches (refused when none matches, when the match is not
+    clearly better than the other kind's, or when it contradicts a stated ``kind``). A shift larger
+    than ``max_shift`` is refused."""
+    from ..measured.quality import edge_check
+
+    align, refs = predictor.bundle["alignment"], predictor.bundle["references"]
+    where = f"--reference {reference.source} [{reference.label}]"
+    if kind is not None and kind not in refs:
+        raise ValueError(f"{where}: kind '{kind}', the predictor holds {sorted(refs)}")
+    # an edge of the right sign and size; its position is checked once the shift is known
+    edge_check(reference.energy, reference.mu, predictor.norm, where, edge_range=None)
+    fits = {}
+    for name in refs:
+        window = tuple(align["window_eV"][name])
+        try:
+            shift = shift_from_reference(reference.energy, reference.mu, predictor.energy, refs[name], window,
+                                         predictor.norm, array=align["array"])
+        except ValueError as exc:
+            fits[name] = {"error": str(exc)}
+            continue
+        measured, _ = normalise(reference.energy + shift, reference.mu, predictor.norm, computed=False)
+        inside = (predictor.energy >= window[0]) & (predictor.energy <= window[1])
+        rms = float(np.sqrt(np.mean((np.interp(predictor.energy[inside], reference.energy + shift, measured)
+                                     - refs[name][inside]) ** 2)))
+        fits[name] = {"shift_eV": float(shift), "match_rms": rms}
+    matched = {n: f for n, f in fits.items() if "match_rms" in f}
+    if not matched:
+        raise ValueError(f"{where}: could not be aligned to any computed reference: "
+                         + "; ".join(f"{n}: {f['error']}" for n, f in fits.items()))
+    best = min(matched, key=lambda n: matched[n]["match_rms"])
+    others = [matched[n]["match_rms"] for n in matched if n != best]
+    described = ", ".join(f"{n} rms {f['match_rms']:.3f} at {f['shift_eV']:+.2f} eV" for n, f in matched.items())
+    if matched[best]["match_rms"] > MAX_REFERENCE_RMS:
+        raise ValueError(f"{where}: looks like none of the computed references ({described}; at most "
+                         f"{MAX_REFERENCE_RMS} expected)")
+    if kind is not None:
+        if kind not in matched or matched[kind]["match_rms"] > KIND_MARGIN * matched[best]["match_rms"]:
+            raise ValueError(f"{where}: given as {kind} but it matches {best} clearly better ({described})")
+        best = kind
+    elif others and min(others) < KIND_MARGIN * matched[best]["match_rms"]:
+        raise ValueError(f"{where}: its kind is ambiguous ({described}); state it with --reference-kind")
+    shift = matched[best]["shift_eV"]
+    if abs(shift) > max_shift:
+        raise ValueError(f"{where}: fitted shift {shift:+.2f} eV exceeds the bound of {max_shift:g} eV "
+                         "(--max-shift raises it if your beamline's scale is really that far off)")
+    return {"shift_eV": shift, "kind": best, "kind_given": kind is not None, "match_rms": matched[best]["match_rms"],
+            "fits": fits}
+
+
+def on_model_grid(predictor: Predictor, spectrum: Spectrum, shift: float) -> tuple[np.ndarray, float, dict]:
+    """Normalised spectrum on the model grid after the shift, the gap filled at the ends (eV), and the
+    figures of its edge check (which raises for a spectrum no model may answer for)."""
+    from ..measured.quality import edge_check
+
     grid = predictor.energy
     energy = spectrum.energy + shift
+    where = f"{spectrum.source} [{spectrum.label}]"
     gap = max(0.0, energy[0] - grid[0], grid[-1] - energy[-1])
     if gap > MAX_EDGE_GAP_EV:
-        raise ValueError(f"{spectrum.source} [{spectrum.label}]: covers {energy[0]:.2f}-{energy[-1]:.2f} eV after the "
+        raise ValueError(f"{where}: covers {energy[0]:.2f}-{energy[-1]:.2f} eV after the "
                          f"shift of {shift:+.2f} eV; the model window is {grid[0]:.2f}-{grid[-1]:.2f} eV")
+    edge = edge_check(energy, spectrum.mu, predictor.norm, where)
     norm, _ = normalise(energy, spectrum.mu, predictor.norm, computed=False)
-    return np.interp(grid, energy, norm), gap
+    return np.interp(grid, energy, norm), gap, edge
+
+
+def quality_flags(predictor: Predictor, x: np.ndarray, valence: np.ndarray, gaps) -> list[dict]:
+    """Per spectrum: the flags (names) and the figures behind them."""
+    domain = predictor.bundle.get("domain")
+    t2, residual = domain_distances(domain, x) if domain else (None, None)
+    low, high = predictor.bundle.get("target_range", {}).get("valence", (-np.inf, np.inf))
+    out = []
+    for i, v in enumerate(valence):
+        flags, figures = [], {}
+        if domain is None:
+            flags.append("domain_check_unavailable")
+        else:
+            figures.update(t2_per_component=float(t2[i]), t2_threshold=float(domain["t2_threshold"]),
+                           pca_residual=float(residual[i]), pca_residual_threshold=float(domain["residual_threshold"]))
+            if t2[i] > domain["t2_threshold"] or residual[i] > domain["residual_threshold"]:
+                flags.append("outside_training_domain")
+        if not low <= v <= high:
+            flags.append("valence_outside_training_range")
+        figures["valence_training_range"] = [float(low), float(high)]
+        if gaps[i] > 0:
+            flags.append("edge_gap_filled")
+        out.append({"flags": flags, **figures})
+    return out
 
 
 def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float) -> list[dict]:
-    """One result per spectrum: valence with interval, RDF band, class fractions, what was done to it."""
+    """One result per spectrum: valence with interval, RDF band, class fractions, what was done to it,
+    and a quality block whose flags say what the models cannot vouch for."""
     if not spectra:
         return []
     prepared = [on_model_grid(predictor, s, shift) for s in spectra]
     x = np.stack([p[0] for p in prepared])
     out = predictor.predict(x)
     conf = predictor.bundle["conformal"]["confidence"]
+    quality = quality_flags(predictor, x, out["valence"], [p[1] for p in prepared])
     results = []
     for i, s in enumerate(spectra):
+        rdf = np.maximum(out["rdf"][i], 0.0)  # g(R) >= 0
         results.append({
-            "file": s.source, "spectrum": s.label, "shift_eV": float(shift), "edge_gap_filled_eV": float(prepared[i][1]),
+            "file": s.source, "spectrum": s.label, "status": "flagged" if quality[i]["flags"] else "ok",
+            "shift_eV": float(shift), "edge_gap_filled_eV": float(prepared[i][1]),
             "window_eV": [float(predictor.energy[0]), float(predictor.energy[-1])],
             "valence": float(out["valence"][i]), "valence_ensemble_std": float(out["valence_std"][i]),
             # null: unbounded (too few calibration cells for this confidence)
             "valence_interval": [float(v) if np.isfinite(v) else None for v in out["valence_interval"][i]],
             "confidence": conf,
             "fractions": {name: float(f) for name, f in zip(predictor.bundle["classes"], out["fractions"][i])},
-            "rdf_r": predictor.bundle["r"].tolist(), "rdf": out["rdf"][i].tolist(),
-            "rdf_band": [[float(v) if np.isfinite(v) else None for v in out["rdf"][i] + sign * out["rdf_halfwidth"]]
+            "rdf_r": predictor.bundle["r"].tolist(), "rdf": rdf.tolist(),
+            "rdf_band": [[float(max(v, 0.0)) if np.isfinite(v) else None for v in out["rdf"][i] + sign * out["rdf_halfwidth"]]
                          for sign in (-1, 1)],
+            "quality": {**quality[i], **{k: float(v) for k, v in prepared[i][2].items()}},
             "normalised": x[i],
         })
     return results

@@ -21,8 +21,10 @@ SI_K_EDGE_EV = 1839.0
 # Energies below this cannot be eV at the Si K edge: a file in keV has ~1.8.
 MIN_PLAUSIBLE_EV = 100.0
 MIN_POINTS = 10
-# XDI column names that hold mu(E) directly, in order of preference.
-MU_COLUMNS = ("mu", "mutrans", "mufluor", "muref", "norm", "normtrans", "normfluor")
+# XDI column names that hold the sample's mu(E) directly, in order of preference.
+MU_COLUMNS = ("mu", "mutrans", "mufluor", "norm", "normtrans", "normfluor")
+# The reference channel measured with the sample (a foil or powder behind it): never the sample.
+REFERENCE_COLUMNS = ("muref", "mu_ref", "mureference", "normref", "iref", "irefer", "i_ref", "i2")
 
 
 class SpectrumFileError(ValueError):
@@ -92,6 +94,8 @@ def _first_line(path) -> str:
 def file_format(path) -> str:
     """'xdi', 'athena' or 'text' from the file's content (not its name)."""
     path = Path(path)
+    if path.is_dir():
+        _fail(path, "is a directory: expected a spectrum file (XDI, Athena project or two-column text)")
     if not path.is_file():
         _fail(path, "no such file")
     if path.stat().st_size == 0:
@@ -140,13 +144,17 @@ def _xdi_mu(path, group) -> np.ndarray:
     for name in MU_COLUMNS:
         if name in cols:
             return cols[name]
+    # a sample channel is required; the reference channel alone is refused below by name
     if "i0" in cols and "itrans" in cols:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(cols["i0"] / cols["itrans"])
     if "i0" in cols and ("ifluor" in cols or "if" in cols):
         with np.errstate(divide="ignore", invalid="ignore"):
             return cols.get("ifluor", cols.get("if")) / cols["i0"]
-    _fail(path, f"no mu(E) column: found {labels}, expected one of {list(MU_COLUMNS)} or i0 with itrans/ifluor")
+    reference = [lab for lab in labels if lab in REFERENCE_COLUMNS]
+    hint = f" ({', '.join(reference)}: the reference channel, never read as the sample)" if reference else ""
+    _fail(path, f"no mu(E) column of the sample: found {labels}{hint}, expected one of {list(MU_COLUMNS)} "
+                "or i0 with itrans/ifluor")
 
 
 def read_xdi_file(path) -> list[Spectrum]:

@@ -98,8 +98,10 @@ def prediction_figure(result: dict, grid, png_path) -> None:
            title=f"{result['spectrum']} (shift {result['shift_eV']:+.2f} eV)")
     lo, hi = result["valence_interval"]
     interval = f"[{lo:.2f}, {hi:.2f}]" if lo is not None else "unbounded (too few calibration cells)"
-    ax.text(0.98, 0.05, f"valence {result['valence']:.2f} e\n{100 * result['confidence']:.0f} % interval {interval}",
-            transform=ax.transAxes, ha="right", va="bottom")
+    flags = result.get("quality", {}).get("flags", [])
+    ax.text(0.98, 0.05, f"valence {result['valence']:.2f} e\n{100 * result['confidence']:.0f} % interval {interval}"
+            + ("".join(f"\nFLAG: {f.replace('_', ' ')}" for f in flags)),
+            transform=ax.transAxes, ha="right", va="bottom", color="tab:red" if flags else "k")
     ax.legend(loc="upper right", frameon=False)
     ax = axes[1]
     names, values = list(result["fractions"]), list(result["fractions"].values())
