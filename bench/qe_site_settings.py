@@ -73,7 +73,7 @@ VARIANTS = {
     # both of the above: fewer SCF iterations from each
     "1_rank_conv_1e-7_beta_0.7": ({"conv_thr_per_atom": 1e-7, "mixing_beta": (0.7, 0.2, 0.1)}, {}, 1),
     # (not a variant: K_POINTS gamma gives the same SCF energy, but xspectra.x 6.7 misreads the
-    # gamma-only save, a spectrum 50 % of its peak away; see README, Benchmarks)
+    # gamma-only save, a spectrum 50 % of its peak away; see docs/benchmarks.md)
     "O_without_d": (ALL_PAW, {}, 2, ("O",)),
     "no_d": (ALL_PAW, {}, 2, ALL_DATASETS),
 }

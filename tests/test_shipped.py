@@ -67,7 +67,10 @@ def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_
         energy, mu = sites["energy"].values, sites["mu"].values[pick]
         truth, rdf_truth = sites["bader_charge"].values[pick], sites["rdf_total"].values[pick]
     assert len(pick) >= 20
-    files = [str(write_xdi(tmp_path / f"site{k:03d}.xdi", energy, m)) for k, m in enumerate(mu)]
+    # as a beamline records them: a flat pre-edge from 1800 eV (computed spectra start at the model window)
+    pre = np.arange(1800.0, energy[0], 0.2)
+    files = [str(write_xdi(tmp_path / f"site{k:03d}.xdi", np.concatenate([pre, energy]),
+                           np.concatenate([np.full(len(pre), m[0]), m]))) for k, m in enumerate(mu)]
     assert cli_main(["predict", *files, "--shift", "0"]) == 0  # no --model: data/models/predictor.pt
     results = json.loads(capsys.readouterr().out)["results"]
     assert len(results) == len(pick)

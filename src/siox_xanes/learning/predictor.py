@@ -324,7 +324,7 @@ def quality_flags(predictor: Predictor, x: np.ndarray, valence: np.ndarray, gaps
     """Per spectrum: the flags (names) and the figures behind them."""
     domain = predictor.bundle.get("domain")
     t2, residual = domain_distances(domain, x) if domain else (None, None)
-    low, high = predictor.bundle.get("target_range", {}).get("valence", (-np.inf, np.inf))
+    target_range = predictor.bundle.get("target_range", {}).get("valence")
     out = []
     for i, v in enumerate(valence):
         flags, figures = [], {}
@@ -335,9 +335,10 @@ def quality_flags(predictor: Predictor, x: np.ndarray, valence: np.ndarray, gaps
                            pca_residual=float(residual[i]), pca_residual_threshold=float(domain["residual_threshold"]))
             if t2[i] > domain["t2_threshold"] or residual[i] > domain["residual_threshold"]:
                 flags.append("outside_training_domain")
-        if not low <= v <= high:
-            flags.append("valence_outside_training_range")
-        figures["valence_training_range"] = [float(low), float(high)]
+        if target_range is not None:  # bundles made before it was stored have the domain flag instead
+            figures["valence_training_range"] = [float(t) for t in target_range]
+            if not target_range[0] <= v <= target_range[1]:
+                flags.append("valence_outside_training_range")
         if gaps[i] > 0:
             flags.append("edge_gap_filled")
         out.append({"flags": flags, **figures})

@@ -49,7 +49,7 @@ def _glass_growth(md: dict, compositions: dict) -> str:
     template = "at a-Si's density" if ox.get("template_ensemble", "npt") == "nvt" else "as configured"
     return (f"x = {', '.join(grown)}: the cell's Si melt-quenched ({template}), then O inserted into random Si-Si "
             f"bonds (≤ {ox['step_x']:g} O/Si per step), {ox['anneal_temperature_K']:g} K anneal, box relaxed — not the "
-            "paper's method (its melt-quench gives O bound to 3 Si with this potential; README, Glass soundness)"
+            "paper's method (its melt-quench gives O bound to 3 Si with this potential; docs/methods-structures.md, Glass soundness)"
             + redraw)
 
 

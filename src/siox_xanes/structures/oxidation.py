@@ -1,8 +1,8 @@
 """SiOx glasses grown from amorphous Si by inserting O into Si-Si bonds.
 
 Melt-quenched with the Munetoh potential, the intermediate compositions end with O
-bound to three Si and a quarter of the Si off fourfold, whatever the protocol (README,
-*Glass soundness*): the potential's liquid favours OSi3 and the quench freezes it. Its
+bound to three Si and a quarter of the Si off fourfold, whatever the protocol
+(docs/methods-structures.md, Glass soundness): the potential's liquid favours OSi3 and the quench freezes it. Its
 a-Si, its a-SiO2 and the Si-O bond itself are sound, so here the melt-quench makes the
 amorphous Si network and chemistry does the rest, as in the random-bonding picture of
 SiOx: O atoms go into randomly chosen Si-Si bonds (every O bridges two Si, every Si
