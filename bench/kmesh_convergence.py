@@ -39,13 +39,14 @@ import numpy as np
 import yaml
 from ase.io import read
 
+from siox_xanes import layout
 from siox_xanes.spectra.calc import (
     Launch, ScfSettings, SpectrumSettings, ground_state, run_scf, scratch_dir, xspectra_polarisations,
 )
 from siox_xanes.spectra.energy import onset_energy_eV
 
 ROOT = Path(__file__).resolve().parent.parent
-PSEUDO = ROOT / "results/pseudo"
+PSEUDO = ROOT / layout.PSEUDO_DIR
 RELEASE = ROOT / "data/siox-medium-v2"
 OUT = ROOT / "bench/results/kmesh_convergence.jsonl"
 # name -> (mesh, half-step offset); 's': Monkhorst-Pack mesh offset by half a step (no Gamma point)
@@ -114,7 +115,7 @@ def run_site(site_spec: str, meshes: list[str], scf_kpoints: tuple[int, int, int
     pseudo = PSEUDO / "ultrasoft" if environment == "ultrasoft" else PSEUDO
     atoms = release_cell(cell)
     launch = Launch(1)
-    manifest = json.loads((pseudo / "manifest.json").read_text())
+    manifest = json.loads((pseudo / layout.PSEUDO_MANIFEST).read_text())
     rows = []
     with scratch_dir("kconv-") as tmp:
         work = Path(tmp)
@@ -126,7 +127,7 @@ def run_site(site_spec: str, meshes: list[str], scf_kpoints: tuple[int, int, int
         t0 = cpu_seconds()
         ch = run_scf(atoms, scf, pseudo, work, "ch", 1, launch, absorber=atom)
         scf_cpu = cpu_seconds() - t0
-        (work / "core.wfc").write_bytes((PSEUDO / "Si_hole.1s.core").read_bytes())
+        (work / "core.wfc").write_bytes((PSEUDO / layout.CORE_WAVEFUNCTION).read_bytes())
         for name in meshes:
             if (site_spec, name, tuple(scf_kpoints), variant) in done:
                 continue
@@ -281,7 +282,7 @@ def main():
         for text in (table(rows), variants_table(rows), scf_mesh_table(rows)):
             print(text + "\n")
         return
-    if not (PSEUDO / "Si_hole.1s.core").exists():
+    if not (PSEUDO / layout.CORE_WAVEFUNCTION).exists():
         raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
     scf_k = tuple(args.scf_kpoints)
     variant = variant_name(args.environment, args.lanczos_error or release_settings()["lanczos_error"])

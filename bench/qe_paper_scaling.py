@@ -36,12 +36,13 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from siox_xanes import layout
 from siox_xanes.spectra.qe_files import pw_input
 from siox_xanes.spectra.calc import DATASETS
 from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3
 
 ROOT = Path(__file__).resolve().parent.parent
-PSEUDO = ROOT / "results/pseudo"
+PSEUDO = ROOT / layout.PSEUDO_DIR
 GLASS_DENSITY = 2.2  # g/cm^3, a-SiO2 / SiO-like; the paper's cells end near it
 # SiO cells on the cubic SiO2 site lattice: lattice repeat -> (Si, O)
 SIZES = {24: ((2, 2, 2), 12), 48: ((2, 2, 4), 24), 96: ((2, 4, 4), 48), 144: ((3, 4, 4), 72)}
@@ -103,7 +104,7 @@ def main():
     ap.add_argument("--paper-ranks", type=int, default=16)
     ap.add_argument("--json", help="also write the rows and fits here")
     args = ap.parse_args()
-    if not (PSEUDO / "Si_hole.pbe-paw.UPF").exists():
+    if not (PSEUDO / layout.PAW_DATASETS["Si_hole"]).exists():
         raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
     rows = []
     print(f"{'atoms':>5s} {'kind':>9s} {'ranks':>5s} {'peak MB/rank':>12s} {'pw.x est MB':>11s} {'setup s':>8s} {'s/iter':>7s}")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from siox_xanes import layout
 from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
 from siox_xanes.spectra.references import reference_crystal
 
@@ -49,8 +50,8 @@ def main():
     cfg = copy.deepcopy(yaml.safe_load((ROOT / "config.yaml").read_text())["xanes"])
     if args.ecut:
         cfg["ecutwfc_Ry"], cfg["ecutrho_Ry"] = args.ecut
-    pseudo = ROOT / "results/pseudo"
-    if not (pseudo / "Si_hole.1s.core").exists():
+    pseudo = ROOT / layout.PSEUDO_DIR
+    if not (pseudo / layout.CORE_WAVEFUNCTION).exists():
         raise SystemExit(f"{pseudo}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {pseudo}/manifest.json` first")
     atoms = reference_crystal(args.cell, args.repeat)
     print(f"{args.cell} x {args.repeat}: {len(atoms)} atoms, {cfg['ecutwfc_Ry']}/{cfg['ecutrho_Ry']} Ry, "
@@ -69,7 +70,7 @@ def main():
             t0 = time.perf_counter()
             gs = ground_state(atoms, scf, pseudo, Path(tmp) / "v.cube", Path(tmp) / "ae.cube", 1, launch)
             t1 = time.perf_counter()
-            site = core_hole_site(atoms, 0, scf, spectrum, pseudo, pseudo / "Si_hole.1s.core", 1, launch)
+            site = core_hole_site(atoms, 0, scf, spectrum, pseudo, pseudo / layout.CORE_WAVEFUNCTION, 1, launch)
             t2 = time.perf_counter()
         rows[blas] = (t1 - t0, t2 - t1)
         print(f"{blas:10s} {t1 - t0:7.1f} {gs['scf_iterations']:6d} {t2 - t1:7.1f} {site['scf']['scf_iterations']:6d} {peak_rss_mb():13.0f}")

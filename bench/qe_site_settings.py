@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from siox_xanes import layout
 from siox_xanes.config import lattice_from_config
 from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state
 from siox_xanes.spectra.pseudopotentials import ultrasoft_environment
@@ -43,7 +44,7 @@ from siox_xanes.structures.lattice import build_network
 from siox_xanes.structures.md import MeltQuench, melt_quench, velocity_seed
 
 ROOT = Path(__file__).resolve().parent.parent
-PSEUDO = ROOT / "results/pseudo"
+PSEUDO = ROOT / layout.PSEUDO_DIR
 # name -> (changes of ScfSettings, of SpectrumSettings, MPI ranks[, PAW datasets regenerated
 # without their d channel]). The config already holds issue 12's changes (ecutrho 100, conv_thr
 # 1e-8 per atom, local-TF mixing): each is undone alone, and all together in 'before'. PAW_pot
@@ -112,7 +113,7 @@ def datasets_without_d(names, cfg: dict, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for f in PSEUDO.iterdir():
         shutil.copy(f, dest / f.name)
-    manifest = json.loads((PSEUDO / "manifest.json").read_text())
+    manifest = json.loads((PSEUDO / layout.PSEUDO_MANIFEST).read_text())
     xanes = cfg["xanes"]
     for name in names:
         tests = [re.sub(r"\s*3d-2", "", t) for t in xanes["pseudo_tests"][name]]
@@ -121,16 +122,16 @@ def datasets_without_d(names, cfg: dict, dest: Path) -> Path:
                                       absorber=(name == "Si_hole"), max_error_mRy=xanes["max_test_error_mRy"])
         (dest / result["upf_name"]).write_text(result["upf"])
         if name == "Si_hole":
-            (dest / "Si_hole.1s.core").write_text(result["core"])
+            (dest / layout.CORE_WAVEFUNCTION).write_text(result["core"])
         manifest[name]["reference_energies_Ry"] = result["reference"]
     manifest["atomic_correction_eV"] = atomic_correction_eV(
         manifest["Si"]["reference_energies_Ry"], manifest["Si_hole"]["reference_energies_Ry"])
-    (dest / "manifest.json").write_text(json.dumps(manifest))
+    (dest / layout.PSEUDO_MANIFEST).write_text(json.dumps(manifest))
     return dest
 
 
 def atomic_correction(pseudo: Path) -> float:
-    return json.loads((pseudo / "manifest.json").read_text())["atomic_correction_eV"]
+    return json.loads((pseudo / layout.PSEUDO_MANIFEST).read_text())["atomic_correction_eV"]
 
 
 def deviation(sites: list[dict], base: list[dict]) -> tuple[float, float]:
@@ -159,7 +160,7 @@ def main():
     ap.add_argument("--x", default="1.00", help="composition of the glass cell (a config.yaml key)")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = ap.parse_args()
-    if not (PSEUDO / "Si_hole.1s.core").exists():
+    if not (PSEUDO / layout.CORE_WAVEFUNCTION).exists():
         raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     atoms = glass_cell(cfg, args.x)
@@ -189,7 +190,7 @@ def main():
             sites = []
             for site in args.sites:
                 t0 = cpu_seconds()
-                res = core_hole_site(atoms, site, scf, spec, pseudo, pseudo / "Si_hole.1s.core", 1, launch,
+                res = core_hole_site(atoms, site, scf, spec, pseudo, pseudo / layout.CORE_WAVEFUNCTION, 1, launch,
                                      keep=tmp / f"site{site}.txt")
                 sites.append({"cpu": cpu_seconds() - t0, "it": res["scf"]["scf_iterations"],
                               "lanczos": lanczos_steps(tmp / f"site{site}.txt"),

@@ -38,12 +38,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from siox_xanes import layout
 from siox_xanes.spectra.calc import Launch, ScfSettings, SpectrumSettings, core_hole_site, ground_state, run_scf, scratch_dir
 from siox_xanes.spectra.energy import edge_energy, main_peak, onset_energy_eV
 from siox_xanes.spectra.references import reference_crystal
 
 ROOT = Path(__file__).resolve().parent.parent
-PSEUDO = ROOT / "results/pseudo"
+PSEUDO = ROOT / layout.PSEUDO_DIR
 # name -> (reference, supercell repeat, SCF k mesh, xspectra k mesh); cheapest first
 VARIANTS = {
     "q18_G": ("alpha_quartz", (2, 1, 1), (1, 1, 1), (1, 1, 1)),  # the default's references
@@ -85,7 +86,7 @@ def run_variant(name: str, xanes: dict, ranks: int, core_hole: str = "xch") -> d
     atoms = reference_crystal(ref, repeat)
     scf = replace(ScfSettings.from_mapping(xanes), scf_kpoints=scf_k)
     spec = replace(SpectrumSettings.from_mapping(xanes), xspectra_kpoints=xs_k)
-    manifest = json.loads((PSEUDO / "manifest.json").read_text())
+    manifest = json.loads((PSEUDO / layout.PSEUDO_MANIFEST).read_text())
     launch = Launch(ranks)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -94,13 +95,13 @@ def run_variant(name: str, xanes: dict, ranks: int, core_hole: str = "xch") -> d
         gs_cpu = cpu_seconds() - t0
         t0 = cpu_seconds()
         if core_hole == "xch":
-            site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch)
+            site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / layout.CORE_WAVEFUNCTION, 1, launch)
             e_excited = site["scf"]["total_energy_eV"]
             zero_above_onset = 0.0  # the XCH spectrum's zero is the excited electron's level: the onset
         else:
             with scratch_dir("xch-") as xch_dir:  # the onset: XCH total energy, no spectrum
                 e_excited = run_scf(atoms, scf, PSEUDO, Path(xch_dir), "ch", 1, launch, absorber=0)["total_energy_eV"]
-            site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / "Si_hole.1s.core", 1, launch,
+            site = core_hole_site(atoms, 0, scf, spec, PSEUDO, PSEUDO / layout.CORE_WAVEFUNCTION, 1, launch,
                                   keep=tmp / "fch.txt", tot_charge=1.0)
             homo, lumo = xspectra_levels((tmp / "fch.txt").read_text())
             zero_above_onset = homo - lumo  # the FCH's lowest empty level sits at the onset
@@ -148,7 +149,7 @@ def main():
     ap.add_argument("--out", default="reference_convergence.json", help="results, appended as each variant ends")
     ap.add_argument("--plot", help="also draw every spectrum computed so far into this PNG")
     args = ap.parse_args()
-    if not (PSEUDO / "Si_hole.1s.core").exists():
+    if not (PSEUDO / layout.CORE_WAVEFUNCTION).exists():
         raise SystemExit(f"{PSEUDO}: no PAW datasets; run `.venv/bin/snakemake --cores 1 {PSEUDO}/manifest.json` first")
     xanes = yaml.safe_load(Path(args.config).read_text())["xanes"]
     experiment = xanes["experiment_main_peak_eV"]

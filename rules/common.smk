@@ -47,7 +47,11 @@ from siox_xanes.config import (
     oxidation_settings,
     oxidised_compositions,
 )
-from siox_xanes.spectra.references import glass_settings, reference_settings, reference_si_count
+from siox_xanes.spectra.references import (
+    glass_settings,
+    reference_settings,
+    reference_si_count,
+)
 from siox_xanes.spectra.sites import select_sites
 from siox_xanes.structures.lattice import volume_additive_density
 
@@ -171,27 +175,10 @@ def subset(mapping, keys):
     return {k: mapping[k] for k in keys}
 
 
-# What a result depends on, per stage (see the comment at the top).
-MD_PROTOCOL_KEYS = [
-    "potential",
-    "timestep_fs",
-    "melt_temperature_K",
-    "hold_ps",
-    "quench_ps",
-    "final_temperature_K",
-    "pressure_atm",
-    "tdamp_ps",
-    "pdamp_ps",
-    "trace_every",
-    "ensemble",
-    "relax_box",
-]
-
-
 def md_protocol():
     """The MD params; the cut-off rewrite only when set, so that runs made before the
     option existed (and runs without it) keep their recorded params."""
-    protocol = subset(MD, MD_PROTOCOL_KEYS)
+    protocol = subset(MD, layout.MD_PROTOCOL_KEYS)
     if MD.get("tersoff_cutoffs_A"):
         protocol["tersoff_cutoffs_A"] = MD["tersoff_cutoffs_A"]
     return protocol
@@ -252,33 +239,6 @@ def md_density(wildcards):
     return volume_additive_density(
         float(wildcards.x), MD["nvt_density_end_members_g_cm3"]
     )
-
-
-# An SCF result: cut-offs, k-points, smearing, convergence and the retry schedule of
-# mixing and iteration limits (an attempt's mixing is one entry of it).
-SCF_KEYS = [
-    "ecutwfc_Ry",
-    "ecutrho_Ry",
-    "scf_kpoints",
-    "degauss_Ry",
-    "conv_thr_per_atom",
-    "mixing_beta",
-    "electron_maxstep",
-    "mixing_mode",
-    "environment_pseudopotentials",
-]
-SPECTRUM_KEYS = [
-    *SCF_KEYS,
-    "xspectra_kpoints",
-    "xspectra_kpoint_shift",
-    "gamma_eV",
-    "emin_eV",
-    "emax_eV",
-    "n_energy_points",
-    "lanczos_error",
-    "start_from_ground_state",
-]
-ALIGNMENT_KEYS = ["grid", "experiment_main_peak_eV", "main_peak_window_eV"]
 
 
 def xanes_settings(cell, keys):

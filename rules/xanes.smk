@@ -1,6 +1,5 @@
 # Stage 2: PAW datasets, ground-state SCF + Bader, per-site core-hole SCF + xspectra, alignment.
 
-PSEUDO = "results/pseudo"
 # The ground-state density is kept only when core-hole SCFs start from it.
 GROUND_STATE_DENSITY = (
     {"density": temp(directory("results/xanes/{cell}/ground_state_density"))}
@@ -15,11 +14,9 @@ rule pseudopotentials:
         Si_hole=repository_file("pseudo/Si_hole.ld1.in"),
         O=repository_file("pseudo/O.ld1.in"),
     output:
-        Si=f"{PSEUDO}/Si.pbe-paw.UPF",
-        Si_hole=f"{PSEUDO}/Si_hole.pbe-paw.UPF",
-        O=f"{PSEUDO}/O.pbe-paw.UPF",
-        core=f"{PSEUDO}/Si_hole.1s.core",
-        manifest=f"{PSEUDO}/manifest.json",
+        **{k: f"{layout.PSEUDO_DIR}/{f}" for k, f in layout.PAW_DATASETS.items()},
+        core=f"{layout.PSEUDO_DIR}/{layout.CORE_WAVEFUNCTION}",
+        manifest=f"{layout.PSEUDO_DIR}/{layout.PSEUDO_MANIFEST}",
     log:
         main="logs/pseudopotentials/pseudopotentials.log",
         # ld1.x's own outputs (generation and transferability tests), one file per dataset
@@ -41,14 +38,16 @@ rule ultrasoft_pseudopotentials:
         O=repository_file("pseudo/O.ld1.in"),
         paw=rules.pseudopotentials.output,
     output:
-        Si=f"{PSEUDO}/ultrasoft/Si.pbe-us.UPF",
-        O=f"{PSEUDO}/ultrasoft/O.pbe-us.UPF",
+        **{
+            k: f"{layout.ULTRASOFT_PSEUDO_DIR}/{f}"
+            for k, f in layout.ULTRASOFT_DATASETS.items()
+        },
         # the PAW files beside them: pw.x reads one pseudo_dir
-        Si_paw=f"{PSEUDO}/ultrasoft/Si.pbe-paw.UPF",
-        Si_hole=f"{PSEUDO}/ultrasoft/Si_hole.pbe-paw.UPF",
-        O_paw=f"{PSEUDO}/ultrasoft/O.pbe-paw.UPF",
-        core=f"{PSEUDO}/ultrasoft/Si_hole.1s.core",
-        manifest=f"{PSEUDO}/ultrasoft/manifest.json",
+        Si_paw=f"{layout.ULTRASOFT_PSEUDO_DIR}/{layout.PAW_DATASETS['Si']}",
+        Si_hole=f"{layout.ULTRASOFT_PSEUDO_DIR}/{layout.PAW_DATASETS['Si_hole']}",
+        O_paw=f"{layout.ULTRASOFT_PSEUDO_DIR}/{layout.PAW_DATASETS['O']}",
+        core=f"{layout.ULTRASOFT_PSEUDO_DIR}/{layout.CORE_WAVEFUNCTION}",
+        manifest=f"{layout.ULTRASOFT_PSEUDO_DIR}/{layout.PSEUDO_MANIFEST}",
     log:
         main="logs/pseudopotentials/ultrasoft.log",
         Si="logs/pseudopotentials/Si.us.ld1.txt",
@@ -87,8 +86,8 @@ rule ground_state:
     output:
         **GROUND_STATE_DENSITY,
         summary=layout.GROUND_STATE_SUMMARY,
-        rho_valence=temp("results/xanes/{cell}/rho_valence.cube"),
-        rho_all_electron=temp("results/xanes/{cell}/rho_all_electron.cube"),
+        rho_valence=temp(layout.RHO_VALENCE),
+        rho_all_electron=temp(layout.RHO_ALL_ELECTRON),
     log:
         main="logs/ground_state/{cell}.log",
         qe=layout.GROUND_STATE_QE_LOG,
@@ -106,7 +105,7 @@ rule ground_state:
         runtime=lambda wc, attempt: XANES["runtime_min"]["ground_state"] * attempt,
         scf_attempt=lambda wc, attempt: attempt,
     params:
-        scf=lambda wc: xanes_settings(wc.cell, SCF_KEYS),
+        scf=lambda wc: xanes_settings(wc.cell, layout.SCF_KEYS),
     script:
         "../scripts/ground_state.py"
 
@@ -144,8 +143,8 @@ rule core_hole_xanes:
         ground_state=rules.ground_state.output.summary,
         # read only when core-hole SCFs start from the ground-state density
     output:
-        spectrum="results/xanes/{cell}/site{site}/spectrum.csv",
-        summary="results/xanes/{cell}/site{site}/site.json",
+        spectrum=layout.SITE_SPECTRUM,
+        summary=layout.SITE_SUMMARY,
     log:
         main="logs/core_hole_xanes/{cell}_site{site}.log",
         qe=layout.SITE_QE_LOG,
@@ -166,24 +165,19 @@ rule core_hole_xanes:
         runtime=lambda wc, attempt: XANES["runtime_min"]["core_hole"] * attempt,
         scf_attempt=lambda wc, attempt: attempt,
     params:
-        spectrum=lambda wc: xanes_settings(wc.cell, SPECTRUM_KEYS),
+        spectrum=lambda wc: xanes_settings(wc.cell, layout.SPECTRUM_KEYS),
     script:
         "../scripts/core_hole_xanes.py"
 
 
 rule align_spectra:
     input:
-        sites=site_files(
-            "results/xanes/{cell}/site{site}/site.json", GLASS_CELLS + REFERENCE_CELLS
-        ),
-        spectra=site_files(
-            "results/xanes/{cell}/site{site}/spectrum.csv",
-            GLASS_CELLS + REFERENCE_CELLS,
-        ),
+        sites=site_files(layout.SITE_SUMMARY, GLASS_CELLS + REFERENCE_CELLS),
+        spectra=site_files(layout.SITE_SPECTRUM, GLASS_CELLS + REFERENCE_CELLS),
         pseudo_manifest=SITE_PSEUDO.manifest,
     output:
-        spectra="results/xanes/spectra_on_grid.nc",
-        alignment="results/xanes/alignment.json",
+        spectra=layout.ALIGNED_SPECTRA,
+        alignment=layout.ALIGNMENT,
         figure_png=report(
             "results/figures/fig_s1_references.png",
             caption="../report/fig_s1_references.rst",
@@ -195,6 +189,6 @@ rule align_spectra:
     conda:
         "../envs/analysis.yaml"
     params:
-        alignment=subset(XANES, ALIGNMENT_KEYS),
+        alignment=subset(XANES, layout.ALIGNMENT_KEYS),
     script:
         "../scripts/align_spectra.py"

@@ -44,8 +44,7 @@ provenance = {
     "pseudopotentials": {k: {"file": v["file"], "sha256": v["sha256"]} for k, v in manifest.items() if isinstance(v, dict)},
     "pseudopotential_tests_mRy": {k: [t["error_mRy"] for t in v["transferability_tests"]] for k, v in manifest.items() if isinstance(v, dict)},
     "atomic_correction_eV": manifest["atomic_correction_eV"],
-    "qe_settings": {k: xanes[k] for k in ("ecutwfc_Ry", "ecutrho_Ry", "scf_kpoints", "xspectra_kpoints", "degauss_Ry",
-                                          "gamma_eV", "emin_eV", "emax_eV", "references")},
+    "qe_settings": {k: xanes.get(k) for k in (*layout.SPECTRUM_KEYS, "xspectra_kpoints_by_composition", "references")},
     "core_hole": "XCH: absorber with a 1s-hole PAW dataset (Z_val = 5) in a neutral cell",
     "alignment": json.loads(Path(inp.alignment).read_text()),
 }

@@ -10,7 +10,7 @@ import xarray as xr
 
 from siox_xanes.io import atomic_path, write_json
 from siox_xanes.joblog import start
-from siox_xanes.layout import reference_cell
+from siox_xanes.layout import REFERENCES, reference_cell
 from siox_xanes.learning.predictor import PredictorSettings, save_predictor, train_predictor
 from siox_xanes.learning.training import selected_candidate
 from siox_xanes.measured.normalise import Normalisation
@@ -33,7 +33,7 @@ energy = spectra["energy"].values
 cells = spectra["cell"].values.astype(str)
 # Mean over each reference's computed sites, on the workflow's scale (after the global shift).
 references = {name: (energy, spectra["mu"].values[cells == reference_cell(name)].mean(axis=0))
-              for name in ("alpha_quartz", "diamond_si")}
+              for name in REFERENCES}
 bundle, evaluation, robustness = train_predictor(
     sites, systems, references, learning, Normalisation.from_config(params.normalisation),
     PredictorSettings.from_config(params.uncertainty), log=log.info)

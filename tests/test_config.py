@@ -87,6 +87,7 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["uncertainty"]["alignment"]["window_eV"].update({"alpha_quartz": [1820.0, 1856.0]}),
          r"uncertainty.alignment.window_eV.alpha_quartz: \[1820.0, 1856.0\]"),
         (lambda c: c["normalisation"].update({"norm_eV": [15.0, 45.0]}), r"normalisation.norm_eV"),
+        (lambda c: c["learning"]["windows"].update({"full": [1831.0, 1880.0]}), r"learning.windows.full: .* must equal"),
         (lambda c: c["xanes"].update({"xspectra_kpoints_by_composition": {"0.10": [4, 4, 4]}}),
          r"xanes.xspectra_kpoints_by_composition\['0.10'\]: no such composition"),
     ],

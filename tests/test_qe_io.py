@@ -216,3 +216,14 @@ def test_mpi_prefix():
 def test_singleton_environment_drops_the_slurm_step():
     env = without_slurm_step({"PATH": "/bin", "SLURM_STEP_ID": "0", "SLURM_JOB_ID": "7", "PMIX_RANK": "0", "PMI_FD": "3"})
     assert env == {"PATH": "/bin"}
+
+
+def test_settings_dataclasses_hold_exactly_the_keys_results_depend_on():
+    """layout's key lists are what the rules put into params; the dataclasses that run QE take the same."""
+    from dataclasses import fields
+
+    from siox_xanes import layout
+    from siox_xanes.spectra.calc import ScfSettings, SpectrumSettings
+
+    assert {f.name for f in fields(ScfSettings)} == set(layout.SCF_KEYS)
+    assert {f.name for f in fields(SpectrumSettings)} == set(layout.XSPECTRA_KEYS)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 
+from .layout import FULL_WINDOW, X_PATTERN
 from .structures.lattice import Lattice, fits_lattice
 
-X_KEY = re.compile(r"^[0-2]\.\d{2}$")
+X_KEY = re.compile(rf"^{X_PATTERN}$")
 
 
 class ConfigError(ValueError):
@@ -76,9 +77,14 @@ def check_config(config: dict) -> None:
     problems += launcher_problems("md", md)
     problems += xanes_problems(config["xanes"])
     grid = config["xanes"]["grid"]
-    if "full" not in config["learning"]["windows"]:
-        problems.append("learning.windows: needs a window named 'full' (the baseline, averaged spectra and report use it)")
+    if FULL_WINDOW not in config["learning"]["windows"]:
+        problems.append(f"learning.windows: needs a window named '{FULL_WINDOW}' (the baseline, averaged spectra "
+                        "and report use it)")
     windows = config["learning"]["windows"]
+    if FULL_WINDOW in windows and list(map(float, windows[FULL_WINDOW])) != [float(grid["start"]), float(grid["stop"])]:
+        # the predictor and the averaged spectra read the whole grid as the full window
+        problems.append(f"learning.windows.{FULL_WINDOW}: {windows[FULL_WINDOW]} must equal the grid "
+                        f"[{grid['start']}, {grid['stop']}] (xanes.grid)")
     problems += [p for name, w in windows.items() if (p := grid_window_problem(f"learning.windows[{name!r}]", w, grid))]
     for group, names in config["learning"].get("ablation", {}).items():
         unknown = [w for w in names if w not in windows]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 REFERENCE_PREFIX = "ref_"
+# The crystalline references: the global shift puts alpha-quartz's main peak at its experimental
+# energy; diamond Si checks the scale; a measured one of either aligns a user's data.
+REFERENCES = ("alpha_quartz", "diamond_si")
 # x with two decimals, seed an integer: 'x0.25_seed3'; references 'ref_alpha_quartz'
 X_PATTERN = r"[0-2]\.\d\d"
 GLASS_CELL_PATTERN = rf"x{X_PATTERN}_seed\d+"
@@ -18,10 +21,26 @@ CELL_PATTERN = rf"({GLASS_CELL_PATTERN}|{REFERENCE_CELL_PATTERN})"
 _GLASS_CELL = re.compile(rf"^x({X_PATTERN})_seed(\d+)$")
 
 # Output paths read by Python code as well as by the rules.
-GLASS_STRUCTURE = "results/structures/x{x}/seed{seed}/quenched.extxyz"
+GLASS_DIR = "results/structures/x{x}/seed{seed}"     # MD of one glass cell: structures, trace, validation
+GLASS_STRUCTURE = f"{GLASS_DIR}/quenched.extxyz"
 REFERENCE_STRUCTURE = "results/references/{name}.extxyz"
+# PAW datasets made by ld1.x (rule pseudopotentials) and, beside copies of them, the ultrasoft
+# environment's (rule ultrasoft_pseudopotentials): pw.x reads one folder.
+PSEUDO_DIR = "results/pseudo"
+ULTRASOFT_PSEUDO_DIR = f"{PSEUDO_DIR}/ultrasoft"
+PAW_DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pbe-paw.UPF"}
+ULTRASOFT_DATASETS = {"Si": "Si.pbe-us.UPF", "O": "O.pbe-us.UPF"}
+CORE_WAVEFUNCTION = "Si_hole.1s.core"   # the absorber's 1s orbital, xspectra.x's filecore
+PSEUDO_MANIFEST = "manifest.json"       # checksums, transferability errors, Delta E_atom
 GROUND_STATE_SUMMARY = "results/xanes/{cell}/ground_state.json"
 BADER_CHARGES = "results/xanes/{cell}/bader.csv"
+# the ground state's densities for Bader (temporary: deleted once the Bader job ran)
+RHO_VALENCE = "results/xanes/{cell}/rho_valence.cube"
+RHO_ALL_ELECTRON = "results/xanes/{cell}/rho_all_electron.cube"
+SITE_SPECTRUM = "results/xanes/{cell}/site{site}/spectrum.csv"
+SITE_SUMMARY = "results/xanes/{cell}/site{site}/site.json"
+ALIGNED_SPECTRA = "results/xanes/spectra_on_grid.nc"
+ALIGNMENT = "results/xanes/alignment.json"
 # what pw.x, pp.x and xspectra.x printed, one file per job (bench/dft_run_cost.py reads them)
 GROUND_STATE_QE_LOG = "logs/ground_state/{cell}.qe.txt"
 SITE_QE_LOG = "logs/core_hole_xanes/{cell}_site{site}.qe.txt"
@@ -95,9 +114,35 @@ def structure_path(cell: str) -> str:
     return GLASS_STRUCTURE.format(x=x, seed=seed)
 
 
+# What a result depends on, per stage: the config keys that go into a rule's params (Snakemake
+# reruns a job whose params changed). The settings dataclasses of siox_xanes.spectra.calc hold
+# exactly these fields (a test checks it).
+MD_PROTOCOL_KEYS = (
+    "potential", "timestep_fs", "melt_temperature_K", "hold_ps", "quench_ps", "final_temperature_K",
+    "pressure_atm", "tdamp_ps", "pdamp_ps", "trace_every", "ensemble", "relax_box",
+)
+# An SCF result: cut-offs, k-points, smearing, convergence and the retry schedule of
+# mixing and iteration limits (an attempt's mixing is one entry of it).
+SCF_KEYS = (
+    "ecutwfc_Ry", "ecutrho_Ry", "scf_kpoints", "degauss_Ry", "conv_thr_per_atom", "mixing_beta",
+    "electron_maxstep", "mixing_mode", "environment_pseudopotentials",
+)
+# What xspectra.x's spectrum depends on beyond the SCF
+XSPECTRA_KEYS = (
+    "xspectra_kpoints", "xspectra_kpoint_shift", "gamma_eV", "emin_eV", "emax_eV", "n_energy_points",
+    "lanczos_error",
+)
+SPECTRUM_KEYS = (*SCF_KEYS, *XSPECTRA_KEYS, "start_from_ground_state")
+ALIGNMENT_KEYS = ("grid", "experiment_main_peak_eV", "main_peak_window_eV")
+
 # Learning targets: wildcard value -> variable of the site cube it is trained on.
 TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
 # Cube variable every model reads: spectra normalised to edge step 1, so measured spectra in any units fit.
 MODEL_INPUT = "mu_norm"
 # The window every comparison with the paper, the baseline and the averaged spectra use.
 FULL_WINDOW = "full"
+
+
+def as_glob(pattern: str) -> str:
+    """A path pattern with every {placeholder} replaced by '*' (the files of all cells, sites, ...)."""
+    return re.sub(r"\{[^}]*\}", "*", pattern)

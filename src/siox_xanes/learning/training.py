@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..layout import MODEL_INPUT
+from ..layout import MODEL_INPUT, TARGETS
 from .metrics import metrics, per_row_rmse, selected_candidate  # noqa: F401 (the scripts import it from here)
 from .nets import cross_validate, fit, net_config
-
-TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
 
 
 def window_mask(energy: np.ndarray, window) -> np.ndarray:

@@ -45,19 +45,17 @@ import tarfile
 import time
 from pathlib import Path
 
+from .. import layout
+
 INDEX = "index.json"
 METADATA = ".snakemake/metadata"
 INCOMPLETE = ".snakemake/incomplete"
 # Results of the stages a rerun is expensive for (MD, dataset generation, DFT, Bader).
 RESULT_GLOBS = (
-    "results/pseudo/*",
-    "results/pseudo/ultrasoft/*",  # rule ultrasoft_pseudopotentials
-    "results/references/*.extxyz",
-    "results/structures/x*/seed*/*",
-    "results/xanes/*/ground_state.json",
-    "results/xanes/*/bader.csv",
-    "results/xanes/*/site*/spectrum.csv",
-    "results/xanes/*/site*/site.json",
+    f"{layout.PSEUDO_DIR}/*",
+    f"{layout.ULTRASOFT_PSEUDO_DIR}/*",
+    *map(layout.as_glob, (layout.REFERENCE_STRUCTURE, f"{layout.GLASS_DIR}/*", layout.GROUND_STATE_SUMMARY,
+                          layout.BADER_CHARGES, layout.SITE_SPECTRUM, layout.SITE_SUMMARY)),
 )
 # Their logs (QE's own outputs included) and benchmark tables: provenance and cost.
 RECORD_GLOBS = tuple(
@@ -70,7 +68,7 @@ RECORD_GLOBS = tuple(
     for rule in rules
 )
 # Temporary results (Snakemake deletes them once their consumers ran): packed only while present.
-TEMPORARY_GLOBS = ("results/xanes/*/rho_*.cube",)
+TEMPORARY_GLOBS = tuple(map(layout.as_glob, (layout.RHO_VALENCE, layout.RHO_ALL_ELECTRON)))
 
 
 class ReleaseError(RuntimeError):

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..layout import PAW_DATASETS, ULTRASOFT_DATASETS
 from .programs import QEError, run_qe
 from .qe_files import parse_pw_output, pp_input, pw_input, read_xspectra_dat, xspectra_input
 
-DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pbe-paw.UPF"}
+DATASETS = PAW_DATASETS
 # Datasets of the atoms other than the absorber (xanes.environment_pseudopotentials). xspectra.x
 # needs PAW data for the absorber alone; ultrasoft O and Si around it, made from the same ld1.x
 # inputs, skip the one-centre PAW terms of every other atom: less than half the CPU time of a site,
@@ -24,7 +25,7 @@ DATASETS = {"Si": "Si.pbe-paw.UPF", "Si_hole": "Si_hole.pbe-paw.UPF", "O": "O.pb
 # (bench/qe_site_settings.py).
 ENVIRONMENT_DATASETS = {
     "paw": DATASETS,
-    "ultrasoft": {**DATASETS, "Si": "Si.pbe-us.UPF", "O": "O.pbe-us.UPF"},
+    "ultrasoft": {**DATASETS, **ULTRASOFT_DATASETS},
 }
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-REFERENCES = ("alpha_quartz", "diamond_si")
+from ..layout import REFERENCES
+
 # Si atoms in one unit cell of each (9-atom hexagonal quartz, 8-atom cubic diamond):
 # the DAG counts the sites of a reference without building it.
 SI_PER_UNIT_CELL = {"alpha_quartz": 3, "diamond_si": 8}
