@@ -1,5 +1,5 @@
-"""What the repository ships: the medium data release (data/siox-medium-v2) holds what its data
-card says."""
+"""What the repository ships: the data release the quick look and the shipped models use holds what
+its data card says."""
 
 import json
 from collections import Counter
@@ -14,8 +14,8 @@ from conftest import ROOT
 from siox_xanes import layout
 from siox_xanes.release.publish import read_structures
 
-# where config_medium.yaml publishes the release (the one place that names it)
-RELEASE = ROOT / yaml.safe_load((ROOT / "config_medium.yaml").read_text())["release"]["publish"]
+# the release config_quicklook.yaml learns from (the one place that names it)
+RELEASE = ROOT / yaml.safe_load((ROOT / "config_quicklook.yaml").read_text())["dataset"]["from_release"]
 
 
 def release_file(key):
