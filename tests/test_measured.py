@@ -254,6 +254,8 @@ def test_predictor_coverage_and_robustness_rows(predictor_file):
     assert 0.8 <= ev["coverage"]["valence_sites"]["coverage"] <= 0.98
     assert 0.8 <= ev["coverage"]["rdf_sites"]["coverage"] <= 1.0
     assert ev["metrics"]["valence_sites"]["r2"] > 0.9
+    assert all(0.7 <= c["coverage"] <= 1.0 for c in ev["valence_coverage_by_composition"].values())
+    assert ev["fractions_systems"]["coverage"]["coverage"] >= 0.7
     assert len(ev["epochs"]["valence"]) == 3 and ev["fractions_systems"]["classes"] == list(CLASS_NAMES)
     kinds = {(r["perturbation"], r["model"]) for r in rob}
     assert len(kinds) == 6
@@ -407,9 +409,13 @@ def test_answers_the_models_cannot_vouch_for_are_flagged(predictor_file, tmp_pat
     near, far = answer["results"]
     assert rc == 0 and near["status"] == "ok" and near["quality"]["flags"] == []
     assert far["status"] == "flagged" and "outside_training_domain" in far["quality"]["flags"]
+    # the interval widens where the input is far from what the networks saw
+    width = {k: r["valence_interval"][1] - r["valence_interval"][0] for k, r in (("near", near), ("far", far))}
+    assert width["far"] > 1.5 * width["near"] > 0, width
+    assert all(lo <= near["fractions"][c] <= hi for c, (lo, hi) in near["fractions_interval"].items())
     assert far["quality"]["pca_residual"] > far["quality"]["pca_residual_threshold"] > near["quality"]["pca_residual"]
     assert answer["units"]["valence"].startswith("e ") and answer["units"]["rdf_r"] == "angstrom"
-    assert "split-conformal" in answer["interval"]["valence"] and answer["interval"]["confidence"] == 0.9
+    assert "normalised split-conformal" in answer["interval"]["valence"] and answer["interval"]["confidence"] == 0.9
     assert min(min(r["rdf"]) for r in (near, far)) >= 0 and min(near["rdf_band"][0]) >= 0
     assert len(list((tmp_path / "png").glob("*.png"))) == 2
     rc = cli_main(["predict", str(inside), str(tmp_path / "missing.xdi"), "--model", str(path), "--shift", "0",

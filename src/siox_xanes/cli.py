@@ -69,11 +69,17 @@ def _plot_name(result: dict, index: int) -> str:
 
 def _interval_meaning(predictor) -> dict:
     conf = predictor.bundle["conformal"]["confidence"]
+    normalised = "valence_scale" in predictor.bundle["conformal"]
     return {"confidence": conf,
-            "valence": f"{100 * conf:.0f} % split-conformal interval: the mean of the ensemble +- the half-width "
-                       "that held-out calibration cells' site spectra needed to cover their true valence that often",
+            "valence": (f"{100 * conf:.0f} % normalised split-conformal interval: the ensemble mean +- a half-width "
+                        "that grows with the ensemble's spread and the input's distance from the training inputs, "
+                        "scaled so that it covered held-out calibration cells' true valences that often"
+                        if normalised else
+                        f"{100 * conf:.0f} % split-conformal interval: the ensemble mean +- the one half-width that "
+                        "held-out calibration cells' site spectra needed to cover their true valence that often"),
             "rdf_band": f"{100 * conf:.0f} % split-conformal band per R, clipped at g = 0",
-            "fractions": "ensemble mean of networks trained on random mixtures of site spectra; no interval"}
+            "fractions": (f"{100 * conf:.0f} % split-conformal interval per class, calibrated on mixtures of "
+                          "calibration cells' sites; clipped to [0, 1]" if normalised else "no interval")}
 
 
 def predict_command(args) -> int:

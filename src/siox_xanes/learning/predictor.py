@@ -22,7 +22,7 @@ from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtur
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload, net_config
 from .training import target_values
-from .uncertainty import (SPLIT_NAMES, Ensemble, calibrate_scalar, cell_split, conformal_halfwidth, coverage,
+from .uncertainty import (SPLIT_NAMES, Ensemble, cell_split, conformal_halfwidth, coverage,
                           train_ensemble)
 
 FORMAT_VERSION = 1
@@ -72,6 +72,20 @@ def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
     return replace(cfg, **{k: min(int(v), getattr(cfg, k)) for k, v in bounds.items()})
 
 
+def difficulty_scales(ensemble_std: np.ndarray, residual: np.ndarray) -> dict:
+    """The two scales of :func:`difficulty`, from the calibration inputs."""
+    return {"spread_floor": float(max(np.median(ensemble_std), 1e-6)),
+            "residual_scale": float(max(np.median(residual), 1e-12))}
+
+
+def difficulty(ensemble_std: np.ndarray, residual: np.ndarray, scales: dict) -> np.ndarray:
+    """How hard an input is, for normalised conformal intervals: the ensemble's spread plus a floor
+    (the calibration inputs' median spread) that grows with the input's PCA residual once it exceeds
+    the calibration inputs' median residual."""
+    far = np.maximum(1.0, np.asarray(residual, float) / scales["residual_scale"])
+    return np.asarray(ensemble_std, float) + scales["spread_floor"] * far
+
+
 def first_net_config(learning: dict, target: str) -> NetConfig:
     """The first candidate of ``learning.candidates[target]`` with the training settings (rule
     train_predictor puts the network of the full window's CV there)."""
@@ -114,7 +128,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
     # the networks' input domain: the augmented training spectra, its thresholds from the calibration cells
-    x_cal_aug = augmented_set(energy, mu_raw[cal], np.zeros(len(cal)), norm, settings.augmentation, seed + 2)[0]
+    x_cal_aug, _, src_cal = augmented_set(energy, mu_raw[cal], np.zeros(len(cal)), norm, settings.augmentation, seed + 2)
     domain = fit_domain(x_aug, x_cal_aug)
     log(f"input domain: {len(domain['components'])} principal components, thresholds T2/k "
         f"{domain['t2_threshold']:.2f}, residual {domain['residual_threshold']:.4f}")
@@ -133,10 +147,26 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     log(f"fractions: {settings.mixtures} mixtures, epochs {fractions.epochs}")
 
     conf = settings.confidence
+    # valence: normalised split-conformal, the score |residual| / difficulty(input), so that an interval
+    # widens with the ensemble's spread and with the input's distance from the training inputs
+    v_cal, v_cal_std = ensembles["valence"].predict(x_norm[cal])
+    cal_residual = domain_distances(domain, x_norm[cal])[1]
+    scales = difficulty_scales(v_cal_std[:, 0], cal_residual)
+    cal_difficulty = difficulty(v_cal_std[:, 0], cal_residual, scales)
+    valence_scale = float(conformal_halfwidth(np.abs(y["valence"][cal][:, 0] - v_cal[:, 0]) / cal_difficulty, conf)[0])
     halfwidth = {
-        "valence": calibrate_scalar(ensembles["valence"], x_norm[cal], y["valence"][cal], conf),
+        "valence": valence_scale * float(np.median(cal_difficulty)),  # a typical half-width, for the report
         "rdf": conformal_halfwidth(y["rdf"][cal] - ensembles["rdf"].predict(x_norm[cal])[0], conf),
     }
+    # fractions: one split-conformal half-width per class, on mixtures of the calibration cells' sites
+    cal_mix_x, cal_mix_f = random_mixtures(x_cal_aug, n_o[cal][src_cal], max(200, settings.mixtures // 4),
+                                           settings.max_sites_per_mixture, seed + 3)
+    fractions_halfwidth = conformal_halfwidth(as_fractions(fractions.predict(cal_mix_x)[0]) - cal_mix_f, conf)
+
+    def valence_halfwidths(x):
+        _, std = ensembles["valence"].predict(x)
+        return valence_scale * difficulty(std[:, 0], domain_distances(domain, x)[1], scales)
+
     evaluation = {"confidence": conf, "n_sites": {n: int(len(i)) for n, i in zip(SPLIT_NAMES, (train, cal, test))},
                   "cells": {n: sorted(c for c, p in part_of.items() if p == k) for k, n in enumerate(SPLIT_NAMES)},
                   "valence_halfwidth": float(halfwidth["valence"]),
@@ -145,10 +175,19 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                              "valence_without_augmentation": plain.epochs, "fractions": fractions.epochs},
                   "augmented_training": settings.augmented_training,
                   "coverage": {}, "metrics": {}}
+    test_halfwidth = {"valence": valence_halfwidths(x_norm[test])[:, None], "rdf": halfwidth["rdf"]}
     for target in ("valence", "rdf"):
         mean = ensembles[target].predict(x_norm[test])[0]
-        evaluation["coverage"][f"{target}_sites"] = coverage(y[target][test], mean, halfwidth[target])
+        evaluation["coverage"][f"{target}_sites"] = coverage(y[target][test], mean, test_halfwidth[target])
         evaluation["metrics"][f"{target}_sites"] = metrics(y[target][test], mean.reshape(y[target][test].shape))
+    # per composition of the test cells: does the interval hold everywhere, not only on average?
+    compositions = np.array([str(c).split("_")[0][1:] for c in cells[test]])
+    v_test = ensembles["valence"].predict(x_norm[test])[0][:, 0]
+    evaluation["valence_coverage_by_composition"] = {
+        x: {**coverage(y["valence"][test][compositions == x], v_test[compositions == x],
+                       test_halfwidth["valence"][compositions == x]),
+            "median_halfwidth": float(np.median(test_halfwidth["valence"][compositions == x]))}
+        for x in sorted(set(compositions))}
     # System-averaged spectra of the test cells, against the means over the same sites.
     sys_cells = np.asarray(systems["cell"].values).astype(str)
     sys_test = np.flatnonzero([part_of.get(c) == 2 for c in sys_cells])
@@ -156,13 +195,15 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         xs = normalise_many(energy, np.asarray(systems["mu"].values, float)[sys_test], norm, computed=True)
         truth = {"valence": np.asarray(systems["mean_bader_charge"].values, float)[sys_test],
                  "rdf": np.asarray(systems["rdf_total"].values, float)[sys_test]}
+        sys_halfwidth = {"valence": valence_halfwidths(xs)[:, None], "rdf": halfwidth["rdf"]}
         for target in ("valence", "rdf"):
             mean = ensembles[target].predict(xs)[0]
-            evaluation["coverage"][f"{target}_systems"] = coverage(truth[target], mean, halfwidth[target])
+            evaluation["coverage"][f"{target}_systems"] = coverage(truth[target], mean, sys_halfwidth[target])
         true_f = np.stack([class_fractions(n_o[cells == c]) for c in sys_cells[sys_test]])
         pred_f = as_fractions(fractions.predict(xs)[0])
         evaluation["fractions_systems"] = {"n": int(len(sys_test)), "mae": float(np.abs(pred_f - true_f).mean()),
-                                           "classes": list(CLASS_NAMES)}
+                                           "classes": list(CLASS_NAMES),
+                                           "coverage": coverage(true_f, pred_f, fractions_halfwidth)}
     robustness = robustness_curves(energy, mu_raw[test], y["valence"][test],
                                    {"augmented": ensembles["valence"], "without_augmentation": plain},
                                    norm, settings.robustness, seed)
@@ -173,7 +214,9 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         "ensembles": {k: [model_payload(m) for m in e.members] for k, e in
                       (("valence", ensembles["valence"]), ("rdf", ensembles["rdf"]), ("fractions", fractions))},
         "conformal": {"confidence": conf, "valence_halfwidth": float(halfwidth["valence"]),
-                      "rdf_halfwidth": np.asarray(halfwidth["rdf"], float)},
+                      "valence_scale": valence_scale, "difficulty": scales,
+                      "rdf_halfwidth": np.asarray(halfwidth["rdf"], float),
+                      "fractions_halfwidth": np.asarray(fractions_halfwidth, float)},
         "references": {name: normalise(*_on_grid(e, m, energy), norm, computed=True)[0]
                        for name, (e, m) in references.items()},
         "alignment": dict(settings.alignment),
@@ -216,11 +259,18 @@ class Predictor:
         v_mean, v_std = self.ensembles["valence"].predict(x_norm)
         g_mean, g_std = self.ensembles["rdf"].predict(x_norm)
         f_mean, f_std = self.ensembles["fractions"].predict(x_norm)
-        q = conf["valence_halfwidth"]
+        if "valence_scale" in conf:  # normalised: wider where the ensemble disagrees or the input is far
+            residual = domain_distances(self.bundle["domain"], x_norm)[1]
+            q = conf["valence_scale"] * difficulty(v_std[:, 0], residual, conf["difficulty"])
+        else:  # bundles made before: one half-width for every input
+            q = np.full(len(v_mean), conf["valence_halfwidth"])
+        f = as_fractions(f_mean)
+        f_half = np.asarray(conf.get("fractions_halfwidth", np.full(f.shape[1], np.nan)), float)
         return {"valence": v_mean[:, 0], "valence_std": v_std[:, 0],
                 "valence_interval": np.stack([v_mean[:, 0] - q, v_mean[:, 0] + q], axis=1),
+                "fractions_interval": np.stack([np.clip(f - f_half, 0, 1), np.clip(f + f_half, 0, 1)], axis=-1),
                 "rdf": g_mean, "rdf_std": g_std, "rdf_halfwidth": np.asarray(conf["rdf_halfwidth"], float),
-                "fractions": as_fractions(f_mean), "fractions_std": f_std}
+                "fractions": f, "fractions_std": f_std}
 
 
 def load_predictor(path) -> Predictor:
@@ -367,6 +417,9 @@ def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float
             "valence_interval": [float(v) if np.isfinite(v) else None for v in out["valence_interval"][i]],
             "confidence": conf,
             "fractions": {name: float(f) for name, f in zip(predictor.bundle["classes"], out["fractions"][i])},
+            # null: a bundle made before fraction intervals existed
+            "fractions_interval": {name: [float(v) if np.isfinite(v) else None for v in iv]
+                                   for name, iv in zip(predictor.bundle["classes"], out["fractions_interval"][i])},
             "rdf_r": predictor.bundle["r"].tolist(), "rdf": rdf.tolist(),
             "rdf_band": [[float(max(v, 0.0)) if np.isfinite(v) else None for v in out["rdf"][i] + sign * out["rdf_halfwidth"]]
                          for sign in (-1, 1)],

@@ -4,9 +4,11 @@ Cells, not sites, are split into training, calibration and test parts: sites
 of one cell share a structure, so a site split would calibrate on near
 copies of the training data and promise too narrow intervals. The ensemble
 (``members`` networks from different seeds) gives the point prediction and
-its spread; the split-conformal half width turns the mean into an interval
-with the requested coverage: MAPIE's ``SplitConformalRegressor`` for the
-scalar valence, one conformal quantile per r bin for the RDF.
+its spread; split-conformal calibration turns the mean into an interval
+with the requested coverage: one quantile of |residual| per r bin for the
+RDF, and for the scalar valence a quantile of |residual| / difficulty
+(normalised conformal; the difficulty is the predictor's, see
+``predictor.difficulty``).
 """
 
 from __future__ import annotations
@@ -82,41 +84,6 @@ def conformal_halfwidth(residuals: np.ndarray, confidence: float) -> np.ndarray:
     return np.quantile(r, level, axis=0, method="higher")
 
 
-def _ensemble_mean_regressor(ensemble: Ensemble):
-    """The ensemble mean as a fitted scikit-learn regressor (what MAPIE's prefit mode wraps)."""
-    from sklearn.base import BaseEstimator, RegressorMixin
-
-    class EnsembleMean(RegressorMixin, BaseEstimator):
-        def __init__(self, ensemble=None):
-            self.ensemble = ensemble
-
-        def fit(self, x, y):
-            return self
-
-        def predict(self, x):
-            return self.ensemble.predict(x)[0][:, 0]
-
-        def __sklearn_is_fitted__(self):
-            return True
-
-    regressor = EnsembleMean(ensemble)
-    regressor.fitted_ = True
-    return regressor
-
-
-def calibrate_scalar(ensemble: Ensemble, x_cal: np.ndarray, y_cal: np.ndarray, confidence: float) -> float:
-    """Split-conformal half width (absolute-residual score) of the ensemble mean, through MAPIE."""
-    from mapie.regression import SplitConformalRegressor
-
-    y_cal = np.asarray(y_cal, float).ravel()
-    if conformal_level(len(y_cal), confidence) > 1:
-        return float("inf")
-    scr = SplitConformalRegressor(_ensemble_mean_regressor(ensemble), confidence_level=confidence, prefit=True)
-    scr.conformalize(np.asarray(x_cal, float), y_cal)
-    pred, interval = scr.predict_interval(np.asarray(x_cal[:1], float))
-    return float((interval[0, 1, 0] - interval[0, 0, 0]) / 2)
-
-
 def coverage(y_true, center, halfwidth) -> dict:
     """Measured coverage of the intervals center +- halfwidth.
 
@@ -124,7 +91,8 @@ def coverage(y_true, center, halfwidth) -> dict:
     inside the band at every output."""
     y_true = np.asarray(y_true, float).reshape(len(y_true), -1)
     center = np.asarray(center, float).reshape(y_true.shape)
-    inside = np.abs(y_true - center) <= np.broadcast_to(np.asarray(halfwidth, float), y_true.shape[1:])
+    # one half-width per output, or per row (normalised intervals: shape (n, 1))
+    inside = np.abs(y_true - center) <= np.broadcast_to(np.asarray(halfwidth, float), y_true.shape)
     out = {"n": int(len(y_true)), "coverage": float(inside.mean())}
     if y_true.shape[1] > 1:
         out["whole_curve_coverage"] = float(inside.all(axis=1).mean())
