@@ -186,7 +186,8 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     evaluation["valence_coverage_by_composition"] = {
         x: {**coverage(y["valence"][test][compositions == x], v_test[compositions == x],
                        test_halfwidth["valence"][compositions == x]),
-            "median_halfwidth": float(np.median(test_halfwidth["valence"][compositions == x]))}
+            # null: unbounded (too few calibration sites for the confidence)
+            "median_halfwidth": _finite_or_none(np.median(test_halfwidth["valence"][compositions == x]))}
         for x in sorted(set(compositions))}
     # System-averaged spectra of the test cells, against the means over the same sites.
     sys_cells = np.asarray(systems["cell"].values).astype(str)
@@ -228,6 +229,10 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                      "cube": dict(sites.attrs).get("config_sha256")},
     }
     return bundle, evaluation, robustness
+
+
+def _finite_or_none(v) -> float | None:
+    return float(v) if np.isfinite(v) else None
 
 
 def _on_grid(e, m, grid):
