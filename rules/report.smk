@@ -1,6 +1,6 @@
 # Stage 5: the paper's figures and the reproduction report.
 
-from siox_xanes.report.catalog import figure_inputs, input_path
+from siox_xanes.report.catalog import figure_inputs, figure_windows, input_path
 
 ABLATION = LEARNING.get("ablation", {})
 FIGURE_INPUTS = figure_inputs(ABLATION)
@@ -35,7 +35,9 @@ rule figure:
     conda:
         "../envs/analysis.yaml"
     params:
-        windows=LEARNING["windows"],
+        windows=lambda wc: {
+            w: LEARNING["windows"][w] for w in figure_windows(wc.fig, ABLATION)
+        },
         ablation=ABLATION,
     script:
         "../scripts/figure.py"
@@ -74,6 +76,7 @@ rule reproduction_report:
         "../envs/analysis.yaml"
     # The report prints the run's settings: it is cheap and redone whenever the
     # config changes (the config is read from snakemake.config, not compared).
+    # It shows every window (each window's metrics are its inputs as well).
     params:
         windows=LEARNING["windows"],
         ablation=ABLATION,

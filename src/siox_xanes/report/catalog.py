@@ -40,6 +40,17 @@ def figure_inputs(ablation: dict) -> dict[str, list[str]]:
     return figures
 
 
+def figure_windows(name: str, ablation: dict) -> list[str]:
+    """The energy windows figure ``name`` shows (their bounds are its params, so that editing one
+    window redraws only the figures that show it): those of its inputs, and the sub-windows that
+    Fig. 2 shades."""
+    keys = figure_inputs(ablation)[name]
+    shown = [key.split("_", 1)[1] for key in keys if key.split("_", 1)[0] in layout.TARGETS]
+    if name == "fig2_spectra":
+        shown += list(ablation.get("sub_windows", []))
+    return list(dict.fromkeys(shown))
+
+
 def input_path(key: str) -> str:
     """Workflow path of a figure input key."""
     if key == "systems":
