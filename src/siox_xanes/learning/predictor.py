@@ -200,6 +200,10 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         for target in ("valence", "rdf"):
             mean = ensembles[target].predict(xs)[0]
             evaluation["coverage"][f"{target}_systems"] = coverage(truth[target], mean, sys_halfwidth[target])
+            evaluation["metrics"][f"{target}_systems"] = metrics(truth[target], mean.reshape(truth[target].shape))
+        # the bias of site-trained networks on averaged spectra (mixing broadens and shifts a spectrum)
+        evaluation["metrics"]["valence_systems"]["mean_signed_error"] = float(
+            np.mean(ensembles["valence"].predict(xs)[0][:, 0] - truth["valence"]))
         true_f = np.stack([class_fractions(n_o[cells == c]) for c in sys_cells[sys_test]])
         pred_f = as_fractions(fractions.predict(xs)[0])
         evaluation["fractions_systems"] = {"n": int(len(sys_test)), "mae": float(np.abs(pred_f - true_f).mean()),
