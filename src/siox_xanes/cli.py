@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     scale = p.add_mutually_exclusive_group(required=True)
     scale.add_argument("--shift", type=float, help="eV added to the files' energies (0: already on the workflow's scale)")
     scale.add_argument("--reference", help="your measured alpha-quartz (or Si) spectrum; the shift is fitted from it")
-    p.add_argument("--reference-kind", choices=["alpha_quartz", "diamond_si"], default=None,
+    p.add_argument("--reference-kind", choices=list(layout.REFERENCES), default=None,
                    help="what --reference is (default: recognised by which computed reference it matches)")
     p.add_argument("--max-shift", type=float, default=3.0, metavar="EV",
                    help="largest shift a --reference fit may give (default 3 eV)")
