@@ -268,8 +268,9 @@ class Predictor:
         v_mean, v_std = self.ensembles["valence"].predict(x_norm)
         g_mean, g_std = self.ensembles["rdf"].predict(x_norm)
         f_mean, f_std = self.ensembles["fractions"].predict(x_norm)
+        domain = self.bundle.get("domain")
+        t2, residual = domain_distances(domain, x_norm) if domain else (None, None)
         if "valence_scale" in conf:  # normalised: wider where the ensemble disagrees or the input is far
-            residual = domain_distances(self.bundle["domain"], x_norm)[1]
             q = conf["valence_scale"] * difficulty(v_std[:, 0], residual, conf["difficulty"])
         else:  # bundles made before: one half-width for every input
             q = np.full(len(v_mean), conf["valence_halfwidth"])
@@ -279,7 +280,7 @@ class Predictor:
                 "valence_interval": np.stack([v_mean[:, 0] - q, v_mean[:, 0] + q], axis=1),
                 "fractions_interval": np.stack([np.clip(f - f_half, 0, 1), np.clip(f + f_half, 0, 1)], axis=-1),
                 "rdf": g_mean, "rdf_std": g_std, "rdf_halfwidth": np.asarray(conf["rdf_halfwidth"], float),
-                "fractions": f, "fractions_std": f_std}
+                "fractions": f, "fractions_std": f_std, "domain_t2": t2, "domain_residual": residual}
 
 
 def load_predictor(path) -> Predictor:
@@ -379,10 +380,10 @@ def on_model_grid(predictor: Predictor, spectrum: Spectrum, shift: float) -> tup
     return np.interp(grid, energy, norm), gap, edge
 
 
-def quality_flags(predictor: Predictor, x: np.ndarray, valence: np.ndarray, gaps) -> list[dict]:
-    """Per spectrum: the flags (names) and the figures behind them."""
+def quality_flags(predictor: Predictor, out: dict, gaps) -> list[dict]:
+    """Per spectrum: the flags (names) and the figures behind them, from ``Predictor.predict``'s ``out``."""
     domain = predictor.bundle.get("domain")
-    t2, residual = domain_distances(domain, x) if domain else (None, None)
+    t2, residual, valence = out["domain_t2"], out["domain_residual"], out["valence"]
     target_range = predictor.bundle.get("target_range", {}).get("valence")
     out = []
     for i, v in enumerate(valence):
@@ -413,7 +414,7 @@ def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float
     x = np.stack([p[0] for p in prepared])
     out = predictor.predict(x)
     conf = predictor.bundle["conformal"]["confidence"]
-    quality = quality_flags(predictor, x, out["valence"], [p[1] for p in prepared])
+    quality = quality_flags(predictor, out, [p[1] for p in prepared])
     results = []
     for i, s in enumerate(spectra):
         rdf = np.maximum(out["rdf"][i], 0.0)  # g(R) >= 0
