@@ -1,9 +1,23 @@
 # Stage 5: the paper's figures and the reproduction report.
 
-from siox_xanes.report.catalog import figure_inputs, figure_windows, input_path
+from siox_xanes.report.catalog import (
+    DATASET_KEYS,
+    figure_inputs,
+    figure_windows,
+    input_path,
+)
 
 ABLATION = LEARNING.get("ablation", {})
 FIGURE_INPUTS = figure_inputs(ABLATION)
+# Fig. 1 draws the first seed's cell of each composition
+FIGURE_STRUCTURES = [
+    layout.structure_path(layout.glass_cell(x, SEEDS[0])) for x in COMPOSITIONS
+]
+
+
+def figure_input(key):
+    path = input_path(key, FIGURE_STRUCTURES)
+    return dataset_input(key, path) if key in DATASET_KEYS else path
 
 
 report: "../report/workflow.rst"
@@ -11,16 +25,7 @@ report: "../report/workflow.rst"
 
 rule figure:
     input:
-        unpack(
-            lambda wc: {
-                key: (
-                    dataset_input(key, input_path(key))
-                    if key == "systems"
-                    else input_path(key)
-                )
-                for key in FIGURE_INPUTS[wc.fig]
-            }
-        ),
+        unpack(lambda wc: {key: figure_input(key) for key in FIGURE_INPUTS[wc.fig]}),
     output:
         png=report(
             "results/figures/{fig}.png",

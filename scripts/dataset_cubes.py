@@ -10,6 +10,7 @@ from siox_xanes.dataset.cubes import add_normalised, assemble, config_hash, summ
 from siox_xanes.measured.normalise import Normalisation
 from siox_xanes.io import atomic_path, read_structure
 from siox_xanes.joblog import start
+from siox_xanes.structures.md import structure_method
 
 log = start(snakemake)
 inp, params = snakemake.input, snakemake.params
@@ -31,7 +32,7 @@ for cell in sites:
     qe_versions.add(json.loads(Path(files["ground_state"]).read_text()).get("qe_version", "unknown"))
     symbols = atoms.get_chemical_symbols()
     cell_inputs[cell] = {"bader": files["bader"], "rdf": files["rdf"], "symbols": symbols, "n_si": symbols.count("Si"),
-                         "xspectra_kpoints": params.xspectra_kpoints[cell]}
+                         "xspectra_kpoints": params.xspectra_kpoints[cell], "structure_method": structure_method(atoms.info)}
 manifest = json.loads(Path(inp.pseudo_manifest).read_text())
 # Provenance comes from the run's config, which Snakemake does not compare: editing
 # settings that cannot change the cubes does not remake them.

@@ -27,7 +27,8 @@ def write_cell(tmp_path, cell, name, sites, bader_cell=None):
     charge = [3.2 if s == "Si" else -1.6 for s in symbols] if name == "alpha_quartz" else [0.01 * i for i in range(len(symbols))]
     pd.DataFrame({"cell": bader_cell or cell, "atom_index": range(len(symbols)), "symbol": symbols, "bader_charge": charge}).to_csv(tmp_path / f"{cell}_bader.csv", index=False)
     return {"bader": tmp_path / f"{cell}_bader.csv", "rdf": tmp_path / f"{cell}_rdf.nc", "symbols": symbols, "n_si": symbols.count("Si"),
-            "xspectra_kpoints": [2, 2, 2] if name == "alpha_quartz" else [4, 4, 4]}
+            "xspectra_kpoints": [2, 2, 2] if name == "alpha_quartz" else [4, 4, 4],
+            "structure_method": f"made as {name}"}
 
 
 def spectra_for(entries, mu=None):
@@ -59,6 +60,8 @@ def test_cubes_have_everything_with_units_and_round_trip(inputs, tmp_path):
     assert list(sites["cell"].values) == ["x2.00_seed1", "x2.00_seed1", "x0.00_seed1"]  # references left out
     # each site says which k mesh made its spectrum (cells may differ)
     assert sites["xspectra_kpoints"].values.tolist() == [[2, 2, 2], [2, 2, 2], [4, 4, 4]]
+    # ... and how its cell was made; so does the system cube
+    assert list(sites["structure_method"].values) == ["made as alpha_quartz"] * 2 + ["made as diamond_si"]
     assert list(sites["bader_charge"].values) == pytest.approx([3.2, 3.2, 0.01])
     assert list(sites["n_o_neighbours"].values) == [4, 4, 0]
     for name, var in sites.data_vars.items():

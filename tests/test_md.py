@@ -10,6 +10,7 @@ from siox_xanes.structures.md import (
     melt_quench,
     melt_quench_commands,
     potential_path,
+    structure_method,
     velocity_seed,
 )
 from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3, volume_additive_density
@@ -81,6 +82,14 @@ def test_velocity_seed_is_deterministic_and_distinct():
     assert velocity_seed(1, "0.25") == velocity_seed(1, "0.25")
     assert len({velocity_seed(s, x) for s in (1, 2) for x in ("0.25", "0.50")}) == 4
     assert 1 <= velocity_seed(5, "2.00") <= 900_000_000
+
+
+def test_structure_method_says_how_each_cell_was_made():
+    grown = {"md_ensemble": "npt", "md_attempt": 3, "oxidation_step_x": 0.125, "oxidation_anneal_temperature_K": 300,
+             "oxidation_template_ensemble": "nvt"}
+    text = structure_method(grown)
+    assert text.startswith("grown from a-Si: nvt melt-quench") and "x <= 0.125" in text and "draw 3" in text
+    assert structure_method({"md_ensemble": "nvt", "md_attempt": 1}) == "melt-quench of the composition (nvt), draw 1"
 
 
 def test_version_from_log():

@@ -9,6 +9,7 @@ import xarray as xr
 import yaml
 
 from conftest import ROOT
+from siox_xanes import layout
 from siox_xanes.report.catalog import figure_inputs, input_path
 from siox_xanes.report.figures import FIGURES
 from siox_xanes.report.reproduction import comparison_table, covered_keys, flatten, reference_edges, render
@@ -50,10 +51,25 @@ def write_fixture(root):
     cls = rng.integers(0, 5, n)
     split = (np.arange(n) % 4 == 0).astype(np.int8)
     cells = np.array([f"x{(k % 9) * 0.25:.2f}_seed1" for k in range(n)])
+    compositions = list(yaml.safe_load((ROOT / "config.yaml").read_text())["structures"]["compositions"])
     for key in {k for keys in FIGURE_INPUTS.values() for k in keys}:
+        if key == "structures":  # the default config's first-seed cells: a small Si/O crystal for each
+            from ase.build import bulk
+
+            for x in compositions:
+                atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+                atoms.symbols[: int(4 * float(x))] = "O"
+                atoms.info["x"] = float(x)
+                path = root / layout.structure_path(layout.glass_cell(x, 1))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atoms.write(path, format="extxyz")
+            continue
         path = root / input_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if key == "systems":
+        if key == "sites":
+            xr.Dataset({"mu": (("site", "energy"), rng.random((n, 256)))},
+                       coords={"energy": GRID, "x": ("site", (np.arange(n) % 9) * 0.25)}).to_netcdf(path)
+        elif key == "systems":
             xr.Dataset({"mu": (("system", "energy"), rng.random((9, 256)))},
                        coords={"energy": GRID, "x": ("system", np.arange(9) * 0.25)}).to_netcdf(path)
         elif key == "averaged":

@@ -30,8 +30,8 @@ def test_dry_run_paper_preset_lists_the_papers_jobs():
     assert counts["ground_state"] == 45 + 2 and counts["bader_charges"] == 45 + 2
     assert counts["core_hole_xanes"] == 5290 + 2
     assert counts["train_model"] == 11 * 2  # full, a-h, two 25 eV bands x (valence, rdf)
-    # the paper's 10 figures + the predictor's robustness curves + the learning curves
-    assert counts["figure"] == 12 and counts["reproduction_report"] == 1
+    # the paper's 12 figures (Figs. 1-8, S3-S6) + the predictor's robustness curves + the learning curves
+    assert counts["figure"] == 14 and counts["reproduction_report"] == 1
     assert counts["evaluate_splits"] == 2 and counts["train_predictor"] == 1
 
 

@@ -57,8 +57,9 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     ``spectra``: aligned spectra (dims spectrum, energy; coords cell, site), as
     written by the XANES stage. ``expected_sites``: the sites the config
     selects per glass cell. ``cell_inputs[cell]``: ``bader`` (csv path),
-    ``rdf`` (per-cell RDF NetCDF path), ``symbols``, ``n_si`` and ``xspectra_kpoints``
-    (the mesh its spectra were computed on, recorded per site). Cells are
+    ``rdf`` (per-cell RDF NetCDF path), ``symbols``, ``n_si``, ``xspectra_kpoints``
+    (the mesh its spectra were computed on, recorded per site) and ``structure_method``
+    (how the cell was made, recorded per site and per cell). Cells are
     read one at a time; reference cells are not part of the dataset.
     """
     cells_in_spectra = pd.Index(spectra["cell"].values)
@@ -113,7 +114,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
                 "nearest_o_distance": float(arrays["nearest_o_distance"][j]), "nearest_si_distance": float(arrays["nearest_si_distance"][j]),
                 "delta_scf": float(delta_scf[k]), "onset": float(onset[k]),
                 "pos_x": float(pos[0]), "pos_y": float(pos[1]), "pos_z": float(pos[2]),
-                "kmesh": list(inp["xspectra_kpoints"]),
+                "kmesh": list(inp["xspectra_kpoints"]), "structure_method": inp["structure_method"],
             })
             rdf_total.append(arrays["g_total"][j])
             rdf_si.append(arrays["g_si"][j])
@@ -125,7 +126,7 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
         si_charges = charges[np.asarray(inp["symbols"]) == "Si"]
         systems.append({
             "cell": cell, "x": x, "seed": seed, "n_sites_used": n_sites, "n_si_in_cell": inp["n_si"],
-            "all_sites_computed": n_sites == inp["n_si"],
+            "all_sites_computed": n_sites == inp["n_si"], "structure_method": inp["structure_method"],
             "mean_bader_charge": float(np.mean([row["bader_charge"] for row in rows[sel]])),
             "mean_bader_charge_all_si": float(si_charges.mean()),
             "mu": np.mean(cell_mu, axis=0), "g_total": np.mean(rdf_total[sel], axis=0),
@@ -172,6 +173,8 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             "x": ("site", table["x"].to_numpy(), {"long_name": "composition x of SiOx", "units": "1"}),
             "seed": ("site", table["seed"].to_numpy(), {"long_name": "structure seed"}),
             "atom_index": ("site", table["atom_index"].to_numpy(), {"long_name": "index of the absorbing Si in its cell"}),
+            "structure_method": ("site", table["structure_method"].to_numpy().astype(str),
+                                 {"long_name": "how the site's cell was made (MD stage)"}),
         },
         attrs=attrs | {"title": "SiOx Si K-edge XANES per Si site with Bader charges and RDFs",
                        "split_test_fraction": test_fraction, "split_seed": split_seed},
@@ -196,6 +199,8 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             "cell": ("system", sys_table["cell"].to_numpy().astype(str)),
             "x": ("system", sys_table["x"].to_numpy(), {"long_name": "composition x of SiOx", "units": "1"}),
             "seed": ("system", sys_table["seed"].to_numpy()),
+            "structure_method": ("system", sys_table["structure_method"].to_numpy().astype(str),
+                                 {"long_name": "how the cell was made (MD stage)"}),
         },
         attrs=attrs | {"title": "SiOx Si K-edge XANES averaged per cell"},
     )
@@ -217,7 +222,8 @@ def _attrs(spectra_attrs: dict, provenance: dict) -> dict:
     out = {
         "Conventions": "CF-1.8",
         "institution": "siox_xanes workflow",
-        "source": "LAMMPS melt-quench (Tersoff SiO, Munetoh 2007); Quantum ESPRESSO pw.x + xspectra.x; baderkit",
+        "source": ("LAMMPS with the Tersoff SiO potential (Munetoh 2007): each cell melt-quenched or grown from a-Si, "
+                   "as its structure_method says; Quantum ESPRESSO pw.x + xspectra.x; baderkit"),
         "references": "Fujikata, Sugisawa, Mizoguchi, PCCP 2026 (reproduced workflow)",
         "siox_xanes_version": __version__,
         "energy_reference": spectra_attrs.get("alignment", ""),

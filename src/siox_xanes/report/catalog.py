@@ -1,7 +1,8 @@
 """The paper's figures: which inputs each one reads (standard library only: the DAG
 is built from this; the drawing code is in ``figures.py``).
 
-Input keys: ``systems`` (system cube), ``averaged`` (averaged-spectra predictions of
+Input keys: ``structures`` (one quenched cell per composition, or a release's
+structures file), ``sites`` and ``systems`` (the cubes), ``averaged`` (averaged-spectra predictions of
 the full window), ``baseline_full``, ``robustness`` (the predictor's robustness
 curves), ``curve_{target}`` (learning curves) and ``{target}_{window}`` (test
 predictions).
@@ -22,11 +23,13 @@ def figure_inputs(ablation: dict) -> dict[str, list[str]]:
     subs = list(ablation.get("sub_windows", []))
     bands = list(ablation.get("bands", []))
     figures = {
+        "fig1_structures": ["structures"],
         "fig2_spectra": ["systems"],
         "fig3_valence_parity": [f"valence_{FULL}"],
         "fig4_rdf_rmse": [f"rdf_{FULL}"],
         "fig7_averaged_parity": [f"valence_{FULL}", "averaged"],
         "fig8_averaged_rdf": ["averaged"],
+        "figS3_site_spectra": ["sites"],
         "figS4_baseline": [f"baseline_{FULL}"],
         "predictor_robustness": ["robustness"],  # beyond the paper: measured-spectrum predictor
         "learning_curves": ["curve_valence", "curve_rdf"],  # beyond the paper: test RMSE vs training-set size
@@ -51,10 +54,19 @@ def figure_windows(name: str, ablation: dict) -> list[str]:
     return list(dict.fromkeys(shown))
 
 
-def input_path(key: str) -> str:
-    """Workflow path of a figure input key."""
+# Inputs a run from a release reads from the release (layout.RELEASE_FILES keys).
+DATASET_KEYS = ("structures", "sites", "systems")
+
+
+def input_path(key: str, structure_paths: list[str] | None = None) -> str | list[str]:
+    """Workflow path(s) of a figure input key; ``structures`` are the quenched cells Fig. 1
+    draws (given by the caller, who knows the config's cells)."""
+    if key == "structures":
+        return list(structure_paths or [])
     if key == "systems":
         return layout.SYSTEM_CUBE
+    if key == "sites":
+        return layout.SITE_CUBE
     if key.startswith("curve_"):
         return layout.SPLIT_LEARNING_CURVE.format(target=key.removeprefix("curve_"))
     if key == "robustness":
@@ -65,5 +77,6 @@ def input_path(key: str) -> str:
         return layout.BASELINE_METRICS.format(window=FULL)
     target, window = key.split("_", 1)
     if target not in layout.TARGETS:
-        raise ValueError(f"figure input '{key}': expected systems, averaged, baseline_{FULL} or <target>_<window>")
+        raise ValueError(f"figure input '{key}': expected structures, sites, systems, averaged, baseline_{FULL} "
+                         "or <target>_<window>")
     return layout.PREDICTIONS.format(window=window, target=target)

@@ -43,6 +43,77 @@ def _parity(ax, pred_ds, title, coloured_test=True):
     ax.set_ylabel("predicted (e)")
 
 
+ELEMENT_COLOURS = {"Si": "#c8a165", "O": "#d62728"}
+
+
+def glass_cells_per_composition(frames) -> dict[float, object]:
+    """The first seed's cell of each composition among ``frames`` (quenched glasses and maybe
+    reference crystals, as the workflow or a release writes them), by x."""
+    first = {}
+    for atoms in frames:
+        if "x" not in atoms.info or str(atoms.info.get("cell", "")).startswith("ref_"):
+            continue  # a reference crystal
+        x = round(float(atoms.info["x"]), 2)
+        cell = str(atoms.info.get("cell", ""))
+        if x not in first or cell < str(first[x].info.get("cell", "")):
+            first[x] = atoms
+    return dict(sorted(first.items()))
+
+
+def fig1_structures(inp, png, pdf, windows, ablation):
+    """Fig. 1: one quenched cell per composition (the lowest seed), atoms at half their
+    covalent radius so that the network shows, with its formula and density."""
+    from ase.data import covalent_radii
+    from ase.io import read
+    from ase.visualize.plot import plot_atoms
+
+    paths = [inp["structures"]] if isinstance(inp["structures"], str) else list(inp["structures"])
+    cells = glass_cells_per_composition([a for path in paths for a in read(path, index=":")])
+    if not cells:
+        raise ValueError(f"fig1_structures: no glass cell (extxyz with info 'x') in {paths}")
+    ncol = min(len(cells), 5)
+    nrow = -(-len(cells) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.1 * ncol, 2.3 * nrow), squeeze=False)
+    for ax, (x, atoms) in zip(axes.flat, cells.items()):
+        atoms = atoms.copy()
+        atoms.wrap()  # MD leaves atoms that left the box outside it
+        radii = 0.5 * covalent_radii[atoms.numbers]
+        colours = [ELEMENT_COLOURS.get(s, "0.5") for s in atoms.get_chemical_symbols()]
+        plot_atoms(atoms, ax, radii=radii, colors=colours, rotation="15x,-25y,0z")
+        density = atoms.get_masses().sum() * 1.66053906660 / atoms.get_volume()
+        symbols = atoms.get_chemical_symbols()
+        formula = "".join(f"{el}{symbols.count(el)}" for el in ("Si", "O") if el in symbols)
+        ax.set_title(f"x = {x:.2f}: {formula}\n{density:.2f} g/cm$^3$", fontsize=8)
+        ax.set_axis_off()
+    for ax in axes.flat[len(cells):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def figS3_site_spectra(inp, png, pdf, windows, ablation):
+    """Fig. S3: every computed site spectrum (thin) behind each composition's mean (bold)."""
+    ds = _load(inp["sites"])
+    xs = sorted(np.unique(np.round(ds["x"].values, 2)))
+    ncol = min(len(xs), 3)
+    nrow = -(-len(xs) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.4 * nrow), sharex=True, sharey=True, squeeze=False)
+    cmap = plt.get_cmap("viridis")
+    for ax, x in zip(axes.flat, xs):
+        mu = ds["mu"].values[np.round(ds["x"].values, 2) == x]
+        ax.plot(ds.energy, mu.T, color="0.6", lw=0.3, alpha=0.5)
+        ax.plot(ds.energy, mu.mean(axis=0), color=cmap(x / 2.0), lw=1.6)
+        ax.set_title(f"x = {x:.2f} ({len(mu)} sites)", fontsize=8)
+    for ax in axes.flat[len(xs):]:
+        ax.set_axis_off()
+    for ax in axes[-1]:
+        ax.set_xlabel("photon energy (eV)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("absorption")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
 def fig2_spectra(inp, png, pdf, windows, ablation):
     ds = _load(inp["systems"])
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -237,6 +308,7 @@ def learning_curves(inp, png, pdf, windows, ablation):
 
 # Figure name -> drawing function; the inputs of each are in catalog.figure_inputs.
 FIGURES = {
+    "fig1_structures": fig1_structures,
     "fig2_spectra": fig2_spectra,
     "fig3_valence_parity": fig3_valence_parity,
     "fig4_rdf_rmse": fig4_rdf_rmse,
@@ -244,6 +316,7 @@ FIGURES = {
     "fig6_window_rdf_rmse": fig6_window_rdf_rmse,
     "fig7_averaged_parity": fig7_averaged_parity,
     "fig8_averaged_rdf": fig8_averaged_rdf,
+    "figS3_site_spectra": figS3_site_spectra,
     "figS4_baseline": figS4_baseline,
     "figS5_bands_valence": figS5_bands_valence,
     "figS6_bands_rdf": figS6_bands_rdf,
