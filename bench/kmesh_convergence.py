@@ -278,8 +278,9 @@ def variants_table(rows: list[dict]) -> str:
 
 def gamma_onset(row: dict) -> float | None:
     """Delta-SCF onset of a Gamma-SCF row against the release's own Gamma ground state (restored from
-    its batches into results/), or None where that is absent."""
-    path = ROOT / layout.GROUND_STATE_SUMMARY.format(cell=row["cell"])
+    its batches into the medium preset's run directory), or None where that is absent."""
+    run_directory = yaml.safe_load((ROOT / "config_medium.yaml").read_text())["run_directory"]
+    path = ROOT / run_directory / layout.GROUND_STATE_SUMMARY.format(cell=row["cell"])
     if not path.is_file():
         return None
     correction = json.loads((PSEUDO / layout.PSEUDO_MANIFEST).read_text())["atomic_correction_eV"]

@@ -29,7 +29,19 @@ sys.path.insert(0, str(WORKFLOW_DIR / "src"))
 def repository_file(rel):
     """A repository file as an input path relative to the working directory. Snakemake
     records input paths with each result; relative, they are the same on every checkout,
-    so results restored from a release's batches stay valid on another machine."""
+    so results restored from a release's batches stay valid on another machine. A preset's
+    run directory inside the repository sees the repository's folders through links
+    (pseudo -> ../../pseudo): its paths read as from the root, so that results made in one
+    run directory (a release's batches) stay valid in another."""
+    if RUN_IN_REPOSITORY:
+        top = Path(rel).parts[0]
+        link = Path(top)
+        if not link.exists():
+            try:
+                link.symlink_to(os.path.relpath(WORKFLOW_DIR / top), target_is_directory=True)
+            except FileExistsError:
+                pass  # another job's Snakemake made it
+        return rel
     return os.path.relpath(WORKFLOW_DIR / rel)
 
 
@@ -60,6 +72,26 @@ try:
     check_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+
+# Each preset runs in its own directory (run_directory): results, logs and Snakemake's records
+# of one preset never overwrite another's in the same checkout. LAUNCH_DIR: where Snakemake was
+# started (the repository's root as a rule), for the files a run writes into the repository.
+LAUNCH_DIR = Path.cwd()
+
+
+workdir: config.get("run_directory", ".")
+
+
+RUN_IN_REPOSITORY = (
+    LAUNCH_DIR.resolve() == WORKFLOW_DIR.resolve()
+    and Path.cwd().resolve() != WORKFLOW_DIR.resolve()
+)
+
+
+def launch_file(rel):
+    """A path relative to the launch directory, as an output path of the run directory."""
+    return os.path.relpath(LAUNCH_DIR / rel)
+
 
 # A release's finished MD and DFT results, committed as batches, come back before the DAG
 # is built: a fresh checkout resumes from them (siox_xanes.release.batches). Jobs on a

@@ -40,10 +40,10 @@ if DATASET_RELEASE:
             metrics=expand(layout.METRICS, window=layout.FULL_WINDOW, target=TARGETS),
             provenance=release_file(DATASET_RELEASE, "provenance"),
         output:
-            # in the working directory (the repository's data/models from its root)
-            predictor=layout.SHIPPED_PREDICTOR,
-            models=expand(layout.SHIPPED_MODEL, target=TARGETS),
-            card=layout.SHIPPED_MODELS_CARD,
+            # in the launch directory (the repository's data/models from its root)
+            predictor=launch_file(layout.SHIPPED_PREDICTOR),
+            models=[launch_file(layout.SHIPPED_MODEL.format(target=t)) for t in TARGETS],
+            card=launch_file(layout.SHIPPED_MODELS_CARD),
         log:
             "logs/ship_models.log",
         conda:

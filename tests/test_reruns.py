@@ -9,11 +9,13 @@ dry run must list only the jobs whose results the edit can change.
 import copy
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import ROOT, job_counts, run_snakemake
+from siox_xanes import layout
 
 STUB = '''from pathlib import Path
 for f in [*snakemake.output, *snakemake.log]:
@@ -258,3 +260,38 @@ def test_a_fresh_checkout_resumes_from_release_batches(finished_run, tmp_path):
     (fresh / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     counts = job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=fresh).stdout)
     assert counts["ground_state"] == len(config["structures"]["compositions"]) * len(config["structures"]["seeds"]) + 2
+
+
+def test_presets_in_one_checkout_keep_their_own_runs(finished_run, tmp_path):
+    """Two presets started from the repository's root run in their own directories
+    (run_directory): the second neither sees nor touches the first's results, and results
+    packed in one run directory restore into another without a job rerun (the repository's
+    folders are linked into each, so the input paths Snakemake records are the same)."""
+    from siox_xanes.release.batches import pack
+
+    work, snakefile = finished_run
+    repository = Path(snakefile[1]).parent
+    config = base_config()
+
+    def preset(name, **changes):
+        (repository / "config.yaml").write_text(yaml.safe_dump({**config, "run_directory": f"runs/{name}", **changes},
+                                                                sort_keys=False))
+
+    preset("a")
+    run_snakemake([*snakefile, "--cores", "2"], cwd=repository)
+    first = repository / "runs/a" / layout.structure_path(layout.glass_cell("2.00", 7))
+    made = first.stat().st_mtime_ns
+    assert (repository / "runs/a/pseudo").is_symlink()
+    # another preset (other seeds) schedules its whole DAG; the first stays finished and untouched
+    preset("b", structures={**config["structures"], "seeds": [8]})
+    other = job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=repository).stdout)
+    assert other["melt_quench"] == len(config["structures"]["compositions"]) and other["core_hole_xanes"] >= 1
+    preset("a")
+    assert job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=repository).stdout) == {}
+    assert first.stat().st_mtime_ns == made
+    # the first run's results, packed, restore into a third run directory with nothing to redo
+    batches = tmp_path / "batches"
+    assert pack(repository / "runs/a", batches)
+    preset("c", release={"batches": str(batches)})
+    counts = job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=repository).stdout)
+    assert not {*EXPENSIVE, *DATASETS, "reference_structure", "validate_cell"} & set(counts), counts
