@@ -38,7 +38,9 @@ def repository_file(rel):
         link = Path(top)
         if not link.exists():
             try:
-                link.symlink_to(os.path.relpath(WORKFLOW_DIR / top), target_is_directory=True)
+                link.symlink_to(
+                    os.path.relpath(WORKFLOW_DIR / top), target_is_directory=True
+                )
             except FileExistsError:
                 pass  # another job's Snakemake made it
         return rel
