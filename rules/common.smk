@@ -33,6 +33,8 @@ def repository_file(rel):
     run directory inside the repository sees the repository's folders through links
     (pseudo -> ../../pseudo): its paths read as from the root, so that results made in one
     run directory (a release's batches) stay valid in another."""
+    if Path(rel).is_absolute():
+        return rel
     if RUN_IN_REPOSITORY:
         top = Path(rel).parts[0]
         link = Path(top)
@@ -134,6 +136,7 @@ if DATASET_RELEASE:
             "alignment",
             "validation_compositions",
             "provenance",
+            "structures",
         )
         if not os.path.isfile(release_file(DATASET_RELEASE, k))
     ]

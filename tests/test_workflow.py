@@ -158,6 +158,7 @@ def test_quick_look_learns_from_a_release(tmp_path):
     import xarray as xr
 
     import pandas as pd
+    from ase.io import write
     from test_learn import GRID, R, synthetic_fixture
 
     from siox_xanes.dataset.cubes import add_normalised
@@ -199,6 +200,12 @@ def test_quick_look_learns_from_a_release(tmp_path):
         for name, peak in (("alpha_quartz", 1846.0), ("diamond_si", 1840.0))}}))
     pd.DataFrame({"x": np.arange(9) * 0.25, "density_g_cm3_mean": 2.2}).to_csv(
         release / RELEASE_FILES["validation_compositions"], index=False)
+    from ase.build import bulk  # Fig. 1 draws the release's cells
+
+    frames = [bulk("Si", "diamond", a=5.43, cubic=True) for _ in range(2)]
+    for x, atoms in zip((0.0, 2.0), frames):
+        atoms.info.update(x=x, cell=f"x{x:.2f}_seed1")
+    write(release / RELEASE_FILES["structures"], frames, format="extxyz")
     (release / RELEASE_FILES["provenance"]).write_text(json.dumps(
         {"workflow": {"commit": "0123456789abcdef"}, "counts": {"glass_sites": n}, "config": config}))
     config["learning"]["training"].update(max_epochs=200, patience=20, validation_fraction=0.1)
