@@ -1,4 +1,5 @@
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -43,12 +44,30 @@ def tiny_workdir(path: Path) -> Path:
     return path
 
 
+def shared_folder(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the session's own folder
+    without xdist), as deep below the session's folder as a test's tmp_path: runs copied
+    from it into tmp_path keep their relative paths to the repository."""
+    base = tmp_path_factory.getbasetemp()
+    folder = base.parent / "shared" if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_local_run(tmp_path_factory):
-    """The tiny config run once, locally, uninterrupted: the reference the cluster and
-    resume tests compare against (about 4 minutes on 2 cores)."""
-    workdir = tiny_workdir(tmp_path_factory.mktemp("tiny_local"))
-    run_snakemake(["--cores", "2", *TINY_TARGETS], cwd=workdir)
+    """The tiny config run once per test session, locally, uninterrupted: the reference the
+    cluster and resume tests compare against (about 4 minutes on 2 cores). Under xdist the
+    first worker that needs it runs it; the others wait for it and read it (never write)."""
+    from filelock import FileLock
+
+    folder = shared_folder(tmp_path_factory)
+    workdir, finished = folder / "tiny_local", folder / "tiny_local.finished"
+    with FileLock(str(folder / "tiny_local.lock")):
+        if not finished.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            run_snakemake(["--cores", "2", *TINY_TARGETS], cwd=tiny_workdir(workdir))
+            finished.write_text("finished\n")
     return workdir
 
 

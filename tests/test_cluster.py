@@ -39,6 +39,8 @@ def rule_blocks():
     return blocks
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("repository")
 def test_lint_has_no_findings_and_snakefmt_is_clean():
     lint = run_snakemake(["--lint"], cwd=ROOT, check=False)
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout[-3000:]
@@ -46,6 +48,8 @@ def test_lint_has_no_findings_and_snakefmt_is_clean():
     assert fmt.returncode == 0, fmt.stderr[-3000:]
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("repository")
 def test_slurm_profile_is_complete_and_resolves_from_the_repository_root():
     profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
     assert profile["executor"] == "slurm" and profile["rerun-incomplete"] and profile["retries"] >= 1

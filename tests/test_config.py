@@ -43,6 +43,7 @@ def test_default_and_paper_configs_pass(default_config):
     assert (ROOT / quicklook["dataset"]["from_release"] / "spectra_sites.nc").is_file()
 
 
+@pytest.mark.slow
 def test_a_missing_release_stops_before_any_job(tmp_path):
     import yaml
 

@@ -9,6 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT, SNAKEMAKE
@@ -179,6 +180,8 @@ def dag_time_modules() -> list[str]:
     return sorted(found)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("repository")
 def test_building_the_dag_needs_only_snakemake(tmp_path):
     """The DAG of both presets builds with the scientific stack unimportable, as in a
     fresh environment holding only Snakemake and its SLURM plugin."""

@@ -59,6 +59,7 @@ def test_valence_network_beats_linear_baseline(data, valence_model):
     assert nn["rmse"] < base["rmse"]
 
 
+@pytest.mark.slow
 def test_rdf_network_learns_first_shells(data):
     mu, _, rdf, n_o = data
     model = fit(mu[:600], rdf[:600], NetConfig(hidden=[512, 512, 512], activation="relu", max_epochs=150, patience=20), seed=2)
@@ -90,6 +91,7 @@ def test_the_validation_fold_by_group_keeps_each_group_on_one_side(data):
     assert len(model.history["val_loss"]) <= 5
 
 
+@pytest.mark.slow
 def test_a_candidate_sets_its_own_regularisation_and_patience(data):
     mu, q, _, _ = data
     training = {"batch_size": 64, "max_epochs": 400, "patience": 3, "validation_fraction": 0.1}
@@ -106,6 +108,7 @@ def test_a_candidate_sets_its_own_regularisation_and_patience(data):
         fit(mu[:50], q[:50], net_config({"hidden": [4], "dropout": 1.0}, training), seed=0)
 
 
+@pytest.mark.slow
 def test_cross_validation_picks_lowest_rmse(data):
     mu, q, _, _ = data
     tiny = NetConfig(hidden=[2], max_epochs=5, patience=2)
@@ -164,6 +167,7 @@ def test_split_schemes_keep_their_promises():
         split_folds("by_site", cells, comps, 0.2, 0)
 
 
+@pytest.mark.slow
 def test_evaluation_under_splits_and_learning_curve(data):
     from siox_xanes.learning.evaluation import evaluate_splits, learning_curve
 

@@ -17,6 +17,9 @@ import yaml
 from conftest import ROOT, job_counts, run_snakemake
 from siox_xanes import layout
 
+# every test here runs Snakemake on one stubbed run, made once on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stubbed_run")]
+
 STUB = '''from pathlib import Path
 for f in [*snakemake.output, *snakemake.log]:
     p = Path(f)

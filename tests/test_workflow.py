@@ -15,6 +15,8 @@ def workdir_with(tmp_path: Path, config: dict) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("repository")
 def test_dry_run_default_lists_every_cell():
     out = run(["-n", "--forceall", "--cores", "2"], cwd=ROOT).stdout
     counts = job_counts(out)
@@ -22,6 +24,8 @@ def test_dry_run_default_lists_every_cell():
     assert counts["random_network"] == counts["melt_quench"] == counts["validate_cell"] == n
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("repository")
 def test_dry_run_paper_preset_lists_the_papers_jobs():
     out = run(["-n", "--forceall", "--cores", "2", "--configfile", "config_paper.yaml"], cwd=ROOT).stdout
     counts = job_counts(out)
@@ -35,6 +39,7 @@ def test_dry_run_paper_preset_lists_the_papers_jobs():
     assert counts["evaluate_splits"] == 2 and counts["train_predictor"] == 1
 
 
+@pytest.mark.slow
 def test_bad_config_stops_before_any_job(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["structures"]["compositions"]["0.50"] = {"Si": 18, "O": 10}
@@ -44,6 +49,7 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_schema_error_names_the_key(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["md"]["melt_temp"] = 5000
@@ -148,6 +154,7 @@ def test_the_ultrasoft_environment_reruns_only_the_dft_and_matches_all_paw(tiny_
         assert "Si.pbe-us.UPF" in us.attrs["pseudopotentials"] and "Si.pbe-us.UPF" not in paw.attrs["pseudopotentials"]
 
 
+@pytest.mark.slow
 def test_quick_look_learns_from_a_release(tmp_path):
     """A preset with dataset.from_release runs the learning, the figures, the report and
     ship_models on a release folder, here holding a SYNTHETIC TEST FIXTURE cube
