@@ -33,9 +33,7 @@ def repository_file(rel):
     run directory inside the repository sees the repository's folders through links
     (pseudo -> ../../pseudo): its paths read as from the root, so that results made in one
     run directory (a release's batches) stay valid in another."""
-    if Path(rel).is_absolute():
-        return rel
-    if RUN_IN_REPOSITORY:
+    if RUN_IN_REPOSITORY and not Path(rel).is_absolute():
         top = Path(rel).parts[0]
         link = Path(top)
         if not link.exists():
@@ -151,6 +149,18 @@ def dataset_input(key, produced):
     """An input of the learning and report stages: the workflow's own output ``produced``,
     or the release's file ``key`` when the dataset comes from a release."""
     return release_file(DATASET_RELEASE, key) if DATASET_RELEASE else produced
+
+
+def figure_input(key):
+    """Workflow path(s) of a figure input key (report.catalog); Fig. 1 draws the first seed's
+    cell of each composition, a run from a release the release's cells."""
+    from siox_xanes.report.catalog import DATASET_KEYS, input_path
+
+    structures = [
+        layout.structure_path(layout.glass_cell(x, SEEDS[0])) for x in COMPOSITIONS
+    ]
+    path = input_path(key, structures)
+    return dataset_input(key, path) if key in DATASET_KEYS else path
 
 
 STRUCTURES = config["structures"]

@@ -1,23 +1,9 @@
 # Stage 5: the paper's figures and the reproduction report.
 
-from siox_xanes.report.catalog import (
-    DATASET_KEYS,
-    figure_inputs,
-    figure_windows,
-    input_path,
-)
+from siox_xanes.report.catalog import figure_inputs, figure_windows
 
 ABLATION = LEARNING.get("ablation", {})
 FIGURE_INPUTS = figure_inputs(ABLATION)
-# Fig. 1 draws the first seed's cell of each composition
-FIGURE_STRUCTURES = [
-    layout.structure_path(layout.glass_cell(x, SEEDS[0])) for x in COMPOSITIONS
-]
-
-
-def figure_input(key):
-    path = input_path(key, FIGURE_STRUCTURES)
-    return dataset_input(key, path) if key in DATASET_KEYS else path
 
 
 report: "../report/workflow.rst"

@@ -44,6 +44,21 @@ def tiny_workdir(path: Path) -> Path:
     return path
 
 
+# The longest tests, started first so that two xdist workers end together: the SLURM run (it
+# makes its own tiny run), then the tests on the shared tiny run, then the QE engine's.
+FIRST = ("test_tiny_config_through_the_slurm_profile", "tiny_local_run", "test_qe_engine.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        for k, key in enumerate(FIRST):
+            if item.name == key or key in getattr(item, "fixturenames", ()) or item.path.name == key:
+                return k
+        return len(FIRST)
+
+    items.sort(key=rank)  # stable: the collection order within each rank
+
+
 def shared_folder(tmp_path_factory) -> Path:
     """A folder every pytest-xdist worker of this session sees (the session's own folder
     without xdist), as deep below the session's folder as a test's tmp_path: runs copied

@@ -11,6 +11,9 @@ from siox_xanes.learning.nets import (NetConfig, cross_validate, fit, load_model
                                      spectrum_on_model_grid, validation_split)
 from siox_xanes.learning.predict import main as predict_main
 
+# one xdist worker: the module-scoped fixtures (trained models) are made once
+pytestmark = pytest.mark.xdist_group("learn")
+
 GRID = np.linspace(1830, 1880, 256)
 R = (np.arange(64) + 0.5) * 5.0 / 64
 

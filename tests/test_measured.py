@@ -25,6 +25,9 @@ from siox_xanes.measured.align import fit_shift, larch_window_args
 from siox_xanes.measured.normalise import Normalisation, normalise
 from siox_xanes.measured.readers import SpectrumFileError, read_spectra
 
+# one xdist worker: the module-scoped fixtures (trained models) are made once
+pytestmark = pytest.mark.xdist_group("measured")
+
 XAS = ROOT / "tests/data/xas"
 
 

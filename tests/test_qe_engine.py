@@ -21,7 +21,8 @@ from siox_xanes.spectra.pseudopotentials import core_excitation_transferability,
 from siox_xanes.spectra.references import reference_crystal
 from siox_xanes.spectra.energy import atomic_correction_eV, global_shift, main_peak, onset_energy_eV
 
-pytestmark = pytest.mark.slow
+# one worker: the module's fixtures compute each crystal once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("qe_engine")]
 if shutil.which("pw.x") is None:
     pytest.skip("Quantum ESPRESSO (pw.x) is not installed: run setup.sh", allow_module_level=True)
 
@@ -53,12 +54,6 @@ def all_datasets(xanes_cfg):
     us = ultrasoft_environment(tmp, {n: ROOT / f"pseudo/{n}.ld1.in" for n in ("Si", "O")}, tmp / "ultrasoft")
     yield {"paw": (tmp, manifest["atomic_correction_eV"]), "ultrasoft": (tmp / "ultrasoft", us["atomic_correction_eV"])}
     shutil.rmtree(tmp)
-
-
-@pytest.fixture(scope="module")
-def datasets(xanes_cfg, all_datasets):
-    """The pseudopotential folder and atomic correction of the config's environment."""
-    return all_datasets[xanes_cfg["environment_pseudopotentials"]]
 
 
 def spectrum(name, cfg, datasets, tmp_path):
@@ -104,25 +99,36 @@ def test_frozen_cores_carry_the_1s_excitation_from_si0_to_si3plus(tmp_path):
     assert abs(ion["error_eV"]) < 0.05
 
 
-def test_ultrasoft_environment_gives_the_all_paw_spectrum(xanes_cfg, all_datasets, tmp_path):
+@pytest.fixture(scope="module")
+def computed(xanes_cfg, all_datasets, tmp_path_factory):
+    """(crystal, environment) -> spectrum(...), each computed once for the module's tests."""
+    done = {}
+
+    def get(name, env):
+        if (name, env) not in done:
+            folder = tmp_path_factory.mktemp(f"{name}_{env}")
+            cfg = {**xanes_cfg, "environment_pseudopotentials": env}
+            done[name, env] = (*spectrum(name, cfg, all_datasets[env], folder), folder)
+        return done[name, env]
+
+    return get
+
+
+def test_ultrasoft_environment_gives_the_all_paw_spectrum(computed):
     """Ultrasoft O and Si around the PAW absorber: alpha-quartz's onset and spectrum as all-PAW
     within issue 12's equality (20 meV, 1 % of the peak); the glass cells' figures are in bench/."""
-    runs = {}
-    for env in ("paw", "ultrasoft"):
-        cfg = {**xanes_cfg, "environment_pseudopotentials": env}
-        (tmp_path / env).mkdir()
-        runs[env] = spectrum("alpha_quartz", cfg, all_datasets[env], tmp_path / env)
-    _, e_paw, mu_paw, onset_paw, _ = runs["paw"]
-    _, e_us, mu_us, onset_us, _ = runs["ultrasoft"]
+    _, e_paw, mu_paw, onset_paw, _, _ = computed("alpha_quartz", "paw")
+    _, e_us, mu_us, onset_us, _, _ = computed("alpha_quartz", "ultrasoft")
     assert abs(onset_us - onset_paw) < 0.020
     assert np.max(np.abs(np.interp(e_paw, e_us, mu_us) - mu_paw)) < 0.01 * mu_paw.max()
 
 
-def test_quartz_edge_above_silicon_and_bader_signs(xanes_cfg, datasets, tmp_path):
+def test_quartz_edge_above_silicon_and_bader_signs(xanes_cfg, computed, tmp_path):
     from siox_xanes.spectra.bader import bader_charges
 
-    q_atoms, q_e, q_mu, q_onset, q_site = spectrum("alpha_quartz", xanes_cfg, datasets, tmp_path)
-    s_atoms, s_e, s_mu, s_onset, _ = spectrum("diamond_si", xanes_cfg, datasets, tmp_path)
+    env = xanes_cfg["environment_pseudopotentials"]
+    q_atoms, q_e, q_mu, q_onset, q_site, q_dir = computed("alpha_quartz", env)
+    s_atoms, s_e, s_mu, s_onset, _, _ = computed("diamond_si", env)
     # three polarisations were computed and the spectrum is a proper absorption
     assert set(q_site["mu"]) == {"x", "y", "z"} and (q_mu >= 0).all() and q_mu.max() > 0
     shift, _ = global_shift([(q_e, q_mu)], [q_onset], 1846.0, 20.0)
@@ -133,7 +139,7 @@ def test_quartz_edge_above_silicon_and_bader_signs(xanes_cfg, datasets, tmp_path
     assert q_onset - s_onset > 2.0  # the Delta-SCF edge itself moves up in SiO2
 
     zval = {"Si": 4.0, "O": 6.0}
-    charges = bader_charges(tmp_path / "alpha_quartz_val.cube", tmp_path / "alpha_quartz_ae.cube",
+    charges = bader_charges(q_dir / "alpha_quartz_val.cube", q_dir / "alpha_quartz_ae.cube",
                             [zval[s] for s in q_atoms.get_chemical_symbols()], tmp_path)
     si = np.array(q_atoms.get_chemical_symbols()) == "Si"
     assert (charges[si] > 2.5).all() and (charges[~si] < -1.2).all()

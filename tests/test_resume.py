@@ -17,10 +17,10 @@ from siox_xanes.release.batches import pack
 
 
 def site_state(workdir: Path):
-    """(finished, running) core-hole sites: a job's log exists from its start, its
-    site.json only once it is done."""
-    started = {p.stem for p in workdir.glob("logs/core_hole_xanes/*.log")}
-    finished = {f"{p.parent.parent.name}_{p.parent.name}" for p in workdir.glob("results/xanes/*/site*/site.json")}
+    """(finished, running) core-hole sites of the glasses: a job's log exists from its start,
+    its site.json only once it is done."""
+    started = {p.stem for p in workdir.glob("logs/core_hole_xanes/x*.log")}
+    finished = {f"{p.parent.parent.name}_{p.parent.name}" for p in workdir.glob("results/xanes/x*/site*/site.json")}
     return finished, started - finished
 
 
@@ -38,21 +38,23 @@ def kill_session(sid: int) -> None:
 
 @pytest.mark.slow
 def test_sigkill_in_the_site_stage_then_the_same_command(tiny_local_run, tmp_path):
-    # A run whose structures and ground states are done and whose sites are all still to
-    # come (the finished tiny run without its sites): the kill then lands in the site
-    # stage minutes sooner than from scratch, and what the sites feed is redone from them.
+    # A run whose structures and ground states are done and whose glass sites are still to
+    # come (the finished tiny run without them): the kill lands in the site stage minutes
+    # sooner than from scratch, and what the sites feed is redone from them. The two glass
+    # sites run side by side; the a-Si one ends first, while the SiO2 one still runs.
     # (at the reference run's depth below the temp root: the pseudopotential inputs are
     # relative paths to the repository, and a changed path would redo everything)
     workdir = tmp_path
     shutil.copytree(tiny_local_run, workdir, symlinks=True, dirs_exist_ok=True)
-    for site_dir in workdir.glob("results/xanes/*/site*"):
+    for site_dir in workdir.glob("results/xanes/x*/site*"):
         shutil.rmtree(site_dir)
     # and what the sites feed (the alignment, the cubes): with those present Snakemake
     # would not need the sites at all
     for fed in [*workdir.glob("results/xanes/*"), *workdir.glob("results/dataset/*")]:
         if fed.is_file():
             fed.unlink()
-    shutil.rmtree(workdir / "logs/core_hole_xanes")
+    for log in workdir.glob("logs/core_hole_xanes/x*"):
+        log.unlink()
     command = ["--cores", "2", *TINY_TARGETS]
     with open(tmp_path / "first.log", "w") as log:
         first = subprocess.Popen([*SNAKEMAKE, *command], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,

@@ -1,0 +1,133 @@
+"""Structure -> spectrum: descriptors of Si sites and the choice of the sites to compute."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from siox_xanes.forward.descriptors import (
+    Compressor,
+    DescriptorError,
+    DescriptorSettings,
+    describe,
+    n_bispectrum,
+    n_features,
+)
+from siox_xanes.forward.selection import (
+    SelectionError,
+    farthest_point,
+    how_many,
+    order_sites,
+    random_order,
+    uncertainty_reduction,
+)
+
+
+def siox_cell():
+    """A 2x2x2 diamond Si supercell (64 atoms) with 12 Si turned into O: Si sites with 0-4 O
+    neighbours (not a glass; enough for descriptor invariances)."""
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
+    rng = np.random.default_rng(3)
+    atoms.symbols[rng.choice(len(atoms), 12, replace=False)] = "O"
+    return atoms
+
+
+@pytest.mark.parametrize("kind", ["soap", "acsf"])
+def test_dscribe_descriptors_are_per_site_and_invariant(kind):
+    atoms = siox_cell()
+    settings = DescriptorSettings(kind=kind, r_cut_A=5.0)
+    rows = describe(atoms, settings)
+    si = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Si"]
+    assert rows.shape == (len(si), n_features(settings)) and np.isfinite(rows).all()
+    # a translated (and wrapped) copy and a permuted copy describe each site the same
+    moved = atoms.copy()
+    moved.translate([1.1, -2.3, 0.7])
+    moved.wrap()
+    np.testing.assert_allclose(describe(moved, settings), rows, atol=1e-8)
+    perm = np.random.default_rng(0).permutation(len(atoms))
+    shuffled = atoms[perm]
+    new_index = {int(old): k for k, old in enumerate(perm)}
+    np.testing.assert_allclose(describe(shuffled, settings, sites=[new_index[i] for i in si]), rows, atol=1e-8)
+    # different environments give different rows
+    assert np.linalg.matrix_rank(rows, tol=1e-6) > 3
+
+
+@pytest.mark.slow  # LAMMPS
+def test_snap_bispectrum_from_lammps_and_its_quadratic_form():
+    atoms = siox_cell()
+    linear = describe(atoms, DescriptorSettings(kind="snap", r_cut_A=4.5, twojmax=6))
+    quadratic = describe(atoms, DescriptorSettings(kind="qsnap", r_cut_A=4.5, twojmax=6))
+    assert n_bispectrum(6) == 30 and n_bispectrum(8) == 55
+    assert linear.shape[1] == 30 and quadratic.shape[1] == 30 + 30 * 31 // 2
+    np.testing.assert_allclose(quadratic[:, :30], linear)
+    # the quadratic block holds the products B_i B_j (i < j) and B_i^2 / 2, in LAMMPS's order
+    iu = np.triu_indices(30)
+    products = (linear[:, :, None] * linear[:, None, :])[:, iu[0], iu[1]]
+    products[:, iu[0] == iu[1]] *= 0.5
+    np.testing.assert_allclose(quadratic[:, 30:], products, rtol=1e-10)
+    moved = atoms.copy()
+    moved.translate([0.9, 0.4, -1.7])
+    moved.wrap()
+    np.testing.assert_allclose(describe(moved, DescriptorSettings(kind="snap", r_cut_A=4.5)), linear, rtol=1e-9)
+
+
+def test_structures_the_descriptors_do_not_know_are_refused_by_name():
+    settings = DescriptorSettings(kind="acsf")
+    alumina = siox_cell()
+    alumina.symbols[0] = "Al"
+    with pytest.raises(DescriptorError, match=r"user.xyz: elements \['Al'\]"):
+        describe(alumina, settings, source="user.xyz")
+    molecule = siox_cell()
+    molecule.pbc = False
+    with pytest.raises(DescriptorError, match="periodic cell"):
+        describe(molecule, settings)
+    with pytest.raises(DescriptorError, match="no Si"):
+        describe(bulk("O", "sc", a=3.0), settings)
+    with pytest.raises(DescriptorError, match="expected one of soap, acsf, snap, qsnap"):
+        DescriptorSettings(kind="mbtr")
+    with pytest.raises(DescriptorError, match="unknown keys"):
+        DescriptorSettings.from_config("soap", {"rcut": 5})
+
+
+def test_compression_keeps_the_variance_asked_for():
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 40)) + 5.0  # rank 4 in 40 columns
+    rows[:, 7] = 3.0  # a constant column is not divided by zero
+    comp = Compressor(0.999).fit(rows)
+    assert comp.n_components == 4
+    z = comp.transform(rows)
+    assert z.shape == (200, 4) and np.allclose(z.mean(axis=0), 0.0, atol=1e-9)
+
+
+def clusters():
+    """One big cluster and three small, distinct ones (in 3 dimensions)."""
+    rng = np.random.default_rng(2)
+    big = rng.normal(0.0, 0.1, size=(300, 3))
+    small = [rng.normal(0.0, 0.05, size=(5, 3)) + 3.0 * np.eye(3)[k] for k in range(3)]
+    return np.vstack([big, *small])
+
+
+def test_uncertainty_reduction_and_farthest_point_reach_the_rare_environments_first():
+    x = clusters()
+    rare = set(range(300, 315))
+    for order in (uncertainty_reduction(x, n=6), farthest_point(x, n=6)):
+        # each of the three rare clusters is chosen among the first six sites
+        assert {min(2, (int(i) - 300) // 5) for i in order if int(i) in rare} == {0, 1, 2}, order
+    # random selection reaches them only by chance: on average 15/315 of its picks
+    hits = [len(rare & set(random_order(len(x), seed)[:6].tolist())) for seed in range(50)]
+    assert np.mean(hits) < 1.0
+
+
+def test_selections_are_nested_deterministic_and_keep_the_sites_already_computed():
+    x = np.random.default_rng(5).normal(size=(80, 6))
+    for method in ("uncertainty_reduction", "farthest_point", "random"):
+        order = order_sites(x, method, seed=4)
+        assert sorted(order.tolist()) == list(range(80))  # an ordering of every site
+        assert np.array_equal(order, order_sites(x, method, seed=4))
+        head = order_sites(x, method, seed=4, first=[17, 3])
+        assert head[:2].tolist() == [17, 3] and sorted(head.tolist()) == list(range(80))
+    # a fraction takes a prefix of the order, so 50 % holds every site of 30 %
+    assert how_many(0.3, 80) == 24 and how_many(0.5, 80) == 40 and how_many("all", 80) == 80 and how_many(7, 80) == 7
+    with pytest.raises(SelectionError, match="expected 'all', a fraction"):
+        how_many(1.5, 80)
+    with pytest.raises(SelectionError, match="expected one of"):
+        order_sites(x, "greedy")
