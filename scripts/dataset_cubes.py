@@ -10,7 +10,7 @@ from siox_xanes.dataset.cubes import add_normalised, assemble, config_hash, summ
 from siox_xanes.measured.normalise import Normalisation
 from siox_xanes.io import atomic_path, read_structure
 from siox_xanes.joblog import start
-from siox_xanes.structures.md import structure_method
+from siox_xanes.structures.provenance import structure_method
 
 log = start(snakemake)
 inp, params = snakemake.input, snakemake.params

