@@ -203,7 +203,8 @@ LEARNING = {"candidates": {"valence": [{"hidden": [64, 64], "activation": "leaky
 SETTINGS = {"seed": 0, "ensemble_members": 3, "confidence": 0.9, "calibration_fraction": 0.2, "test_fraction": 0.2,
             "augmentation": {"copies": 3, "shift_eV": 1.0, "broadening_eV": [0.5, 1.5], "noise": 0.02, "norm_range_eV": 3.0},
             "fractions": {"mixtures": 1500, "max_sites": 32},
-            "robustness": {"shift_eV": [0.0, 1.0], "broadening_eV": [0.0, 1.0], "noise": [0.0, 0.05]},
+            "robustness": {"shift_eV": [0.0, 1.0], "broadening_eV": [0.0, 1.0], "noise": [0.0, 0.05],
+                           "norm_jitter_eV": [0.0, 4.0]},
             "alignment": {"reference": "alpha_quartz", "window_eV": {"alpha_quartz": [1838.0, 1856.0],
                                                                      "diamond_si": [1835.0, 1850.0]}, "array": "norm"}}
 
@@ -261,9 +262,17 @@ def test_predictor_coverage_and_robustness_rows(predictor_file):
     assert ev["fractions_systems"]["coverage"]["coverage"] >= 0.7
     assert len(ev["epochs"]["valence"]) == 3 and ev["fractions_systems"]["classes"] == list(CLASS_NAMES)
     kinds = {(r["perturbation"], r["model"]) for r in rob}
-    assert len(kinds) == 6
+    assert len(kinds) == 8  # shift, broadening, noise, normalisation range x two models
     broad = {r["model"]: r["valence_rmse"] for r in rob if r["perturbation"] == "broadening_eV" and r["value"] == 1.0}
     assert broad["augmented"] < broad["without_augmentation"]  # what the augmentation is for
+    # the RDF's curves (augmented ensemble) and the normalisation's: the error grows with the perturbation
+    rdf = {(r["perturbation"], r["value"]): r["rdf_rmse"] for r in rob if r["model"] == "augmented"}
+    assert all(np.isfinite(v) and v > 0 for v in rdf.values())
+    assert rdf["noise", 0.05] > rdf["noise", 0.0]
+    assert not any("rdf_rmse" in r for r in rob if r["model"] == "without_augmentation")
+    jitter = {r["value"]: r["valence_rmse"] for r in rob if r["model"] == "without_augmentation"
+              and r["perturbation"] == "norm_jitter_eV"}
+    assert jitter[4.0] > jitter[0.0]
 
 
 def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predictor_file, tmp_path, capsys):

@@ -80,8 +80,10 @@ def write_fixture(root):
         elif key.startswith("curve_"):
             pd.DataFrame({"fraction": [0.1, 0.5, 1.0], "n_train": [10, 50, 100], "rmse": [0.5, 0.3, 0.2]}).to_csv(path, index=False)
         elif key == "robustness":
-            rows = [{"perturbation": kind, "value": v, "model": m, "valence_rmse": 0.1 + v * (0.5 if m == "plain" else 0.1)}
-                    for kind in ("shift_eV", "broadening_eV", "noise") for v in (0.0, 0.5, 1.0) for m in ("plain", "augmented")]
+            rows = [{"perturbation": kind, "value": v, "model": m, "valence_rmse": 0.1 + v * (0.5 if m == "plain" else 0.1),
+                     "rdf_rmse": float("nan") if m == "plain" else 0.2 + v}
+                    for kind in ("shift_eV", "broadening_eV", "noise", "norm_jitter_eV") for v in (0.0, 0.5, 1.0)
+                    for m in ("plain", "augmented")]
             pd.DataFrame(rows).replace("plain", "without_augmentation").to_csv(path, index=False)
         elif key == "baseline_full":
             q = rng.random(n) * 3

@@ -92,17 +92,27 @@ def first_net_config(learning: dict, target: str) -> NetConfig:
     return net_config(learning["candidates"][target][0], learning["training"])
 
 
-def robustness_curves(energy, mu_raw, y, ensembles: dict[str, Ensemble], norm: Normalisation, grid: dict, seed: int) -> list[dict]:
-    """Valence RMSE of each ensemble on perturbed spectra: one perturbation at a time at fixed sizes."""
+# robustness perturbation (config key) -> the argument of augment.perturbed it sets
+PERTURBATIONS = {"shift_eV": "shift", "broadening_eV": "gamma", "noise": "noise",
+                 "norm_jitter_eV": "norm_jitter_eV"}  # the post-edge range moved by up to this
+
+
+def robustness_curves(energy, mu_raw, truth: dict, models: dict[str, dict[str, Ensemble]], norm: Normalisation,
+                      grid: dict, seed: int) -> list[dict]:
+    """Test RMSE of each model's targets (``{target}_rmse``; valence and RDF) on perturbed spectra:
+    one perturbation at a time at fixed sizes, the normalisation's post-edge range included.
+    ``models``: name -> target -> ensemble; a model without a target leaves its column empty."""
     rows = []
-    for kind, values in (("shift_eV", grid["shift_eV"]), ("broadening_eV", grid["broadening_eV"]), ("noise", grid["noise"])):
-        for v in values:
+    for kind, argument in PERTURBATIONS.items():
+        for v in grid.get(kind, []):
             rng = np.random.default_rng(seed)
-            kw = {"shift": v} if kind == "shift_eV" else {"gamma": v} if kind == "broadening_eV" else {"noise": v}
-            x = np.stack([perturbed(energy, row, norm, rng=rng, **kw) for row in mu_raw])
-            for name, ens in ensembles.items():
-                rows.append({"perturbation": kind, "value": float(v), "model": name,
-                             "valence_rmse": metrics(y, ens.predict(x)[0][:, 0])["rmse"]})
+            x = np.stack([perturbed(energy, row, norm, rng=rng, **{argument: v}) for row in mu_raw])
+            for name, ensembles in models.items():
+                row = {"perturbation": kind, "value": float(v), "model": name}
+                for target, ens in ensembles.items():
+                    want = np.asarray(truth[target], float)
+                    row[f"{target}_rmse"] = metrics(want, ens.predict(x)[0].reshape(want.shape))["rmse"]
+                rows.append(row)
     return rows
 
 
@@ -209,8 +219,9 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         evaluation["fractions_systems"] = {"n": int(len(sys_test)), "mae": float(np.abs(pred_f - true_f).mean()),
                                            "classes": list(CLASS_NAMES),
                                            "coverage": coverage(true_f, pred_f, fractions_halfwidth)}
-    robustness = robustness_curves(energy, mu_raw[test], y["valence"][test],
-                                   {"augmented": ensembles["valence"], "without_augmentation": plain},
+    robustness = robustness_curves(energy, mu_raw[test], {"valence": y["valence"][test], "rdf": y["rdf"][test]},
+                                   {"augmented": {"valence": ensembles["valence"], "rdf": ensembles["rdf"]},
+                                    "without_augmentation": {"valence": plain}},
                                    norm, settings.robustness, seed)
     bundle = {
         "format_version": FORMAT_VERSION,

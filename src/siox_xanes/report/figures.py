@@ -266,22 +266,29 @@ def figS6_bands_rdf(inp, png, pdf, windows, ablation):
 
 
 def predictor_robustness(inp, png, pdf, windows, ablation):
-    """Beyond the paper: valence RMSE on test-cell sites against an energy shift, an extra
-    Lorentzian broadening and noise, for the ensemble trained without and with augmentation."""
+    """Beyond the paper: valence and RDF RMSE on test-cell sites against an energy shift, an extra
+    Lorentzian broadening, noise and the normalisation's post-edge range, for the ensembles
+    trained without and with augmentation (the RDF only with)."""
     import pandas as pd
 
     rows = pd.read_csv(inp["robustness"])
     panels = [("shift_eV", "energy shift (eV)"), ("broadening_eV", "extra Lorentzian HWHM (eV)"),
-              ("noise", "noise (fraction of the edge step)")]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3), sharey=True)
-    for ax, (kind, label) in zip(axes, panels):
-        sel = rows[rows["perturbation"] == kind]
-        for model, style in (("without_augmentation", "o--"), ("augmented", "s-")):
-            part = sel[sel["model"] == model].sort_values("value")
-            ax.plot(part["value"], part["valence_rmse"], style, ms=4, label=model.replace("_", " "))
-        ax.set_xlabel(label)
-    axes[0].set_ylabel("valence RMSE (e)")
-    axes[0].legend(frameon=False, fontsize=8)
+              ("noise", "noise (fraction of the edge step)"), ("norm_jitter_eV", "post-edge range moved (eV)")]
+    panels = [p for p in panels if (rows["perturbation"] == p[0]).any()]
+    targets = [(t, label) for t, label in (("valence", "valence RMSE (e)"), ("rdf", "RDF RMSE"))
+               if f"{t}_rmse" in rows]
+    fig, axes = plt.subplots(len(targets), len(panels), figsize=(3.2 * len(panels), 2.8 * len(targets)),
+                             sharey="row", squeeze=False)
+    for r, (target, ylabel) in enumerate(targets):
+        for ax, (kind, label) in zip(axes[r], panels):
+            sel = rows[rows["perturbation"] == kind]
+            for model, style in (("without_augmentation", "o--"), ("augmented", "s-")):
+                part = sel[sel["model"] == model].sort_values("value").dropna(subset=[f"{target}_rmse"])
+                if len(part):
+                    ax.plot(part["value"], part[f"{target}_rmse"], style, ms=4, label=model.replace("_", " "))
+            ax.set_xlabel(label)
+        axes[r, 0].set_ylabel(ylabel)
+    axes[0, 0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
     save_figure(fig, png, pdf)
 
