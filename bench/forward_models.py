@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from siox_xanes import layout  # noqa: E402
-from siox_xanes.forward.descriptors import Compressor, DescriptorSettings, describe  # noqa: E402
+from siox_xanes.forward.descriptors import Compressor, DescriptorSettings, describe, si_indices  # noqa: E402
 from siox_xanes.forward.models import (  # noqa: E402
     SpectrumRidge,
     class_mean_baseline,
@@ -53,16 +53,14 @@ def site_descriptors(release: Path, sites: xr.Dataset, kinds: list[str]) -> tupl
     for kind in kinds:
         settings = DescriptorSettings(kind=kind)
         describe(frames[cells[0]], settings)  # the first call compiles (numba) / loads LAMMPS
-        start, n_si, out = time.perf_counter(), 0, np.zeros((len(cells), 0))
+        start, n_si = time.perf_counter(), 0
         per_cell = {}
         for cell in dict.fromkeys(cells):
             per_cell[cell] = describe(frames[cell], settings, source=cell)  # every Si of the cell
             n_si += len(per_cell[cell])
         rate[kind] = n_si / (time.perf_counter() - start)
-        si_of = {cell: {int(i): k for k, i in enumerate(np.flatnonzero(np.array(frames[cell].get_chemical_symbols()) == "Si"))}
-                 for cell in per_cell}
-        out = np.array([per_cell[c][si_of[c][int(a)]] for c, a in zip(cells, atoms_index)])
-        rows[kind] = out
+        row_of = {cell: {int(i): k for k, i in enumerate(si_indices(frames[cell]))} for cell in per_cell}
+        rows[kind] = np.array([per_cell[c][row_of[c][int(a)]] for c, a in zip(cells, atoms_index)])
     return rows, rate
 
 

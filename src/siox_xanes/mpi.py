@@ -65,4 +65,3 @@ def launch_environment(prefix: list[str], environ=os.environ) -> dict:
     """The environment for a program started with ``prefix``: the job's own for srun,
     without the SLURM step's variables for anything else."""
     return dict(environ) if uses_slurm_step(prefix) else without_slurm_step(environ)
-

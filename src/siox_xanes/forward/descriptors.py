@@ -10,7 +10,7 @@ rows; the columns are the descriptor's components in the order the engine gives 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +61,6 @@ class DescriptorSettings:
         if unknown:
             raise DescriptorError(f"forward.descriptors.{kind}: unknown keys {sorted(unknown)}")
         return cls(kind=kind, **values)
-
-    def as_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
 def check_structure(atoms, source: str = "structure") -> None:

@@ -28,7 +28,6 @@ class SpectrumRidge:
     seed: int = 0
     _model: object = field(default=None, repr=False)
     _codec: object = field(default=None, repr=False)
-    _mean: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.compression not in TARGET_COMPRESSIONS:
@@ -54,7 +53,6 @@ class SpectrumRidge:
         if self.compression == "pca":
             from sklearn.decomposition import PCA
 
-            self._mean = spectra.mean(axis=0)
             self._codec = PCA(n_components=self.pca_variance, svd_solver="full").fit(spectra)
             return self._codec.transform(spectra)
         from sklearn.decomposition import NMF

@@ -49,13 +49,18 @@ ELEMENT_COLOURS = {"Si": "#c8a165", "O": "#d62728"}
 def glass_cells_per_composition(frames) -> dict[float, object]:
     """The first seed's cell of each composition among ``frames`` (quenched glasses and maybe
     reference crystals, as the workflow or a release writes them), by x."""
+    from .. import layout
+
+    def seed(atoms):  # the workflow's own structure files carry no cell name: one per composition
+        cell = str(atoms.info.get("cell", ""))
+        return layout.parse_glass_cell(cell)[1] if cell else 0
+
     first = {}
     for atoms in frames:
-        if "x" not in atoms.info or str(atoms.info.get("cell", "")).startswith("ref_"):
+        if "x" not in atoms.info or layout.is_reference(str(atoms.info.get("cell", ""))):
             continue  # a reference crystal
         x = round(float(atoms.info["x"]), 2)
-        cell = str(atoms.info.get("cell", ""))
-        if x not in first or cell < str(first[x].info.get("cell", "")):
+        if x not in first or seed(atoms) < seed(first[x]):
             first[x] = atoms
     return dict(sorted(first.items()))
 
@@ -66,6 +71,8 @@ def fig1_structures(inp, png, pdf, windows, ablation):
     from ase.data import covalent_radii
     from ase.io import read
     from ase.visualize.plot import plot_atoms
+
+    from ..structures.lattice import density_g_cm3
 
     paths = [inp["structures"]] if isinstance(inp["structures"], str) else list(inp["structures"])
     cells = glass_cells_per_composition([a for path in paths for a in read(path, index=":")])
@@ -80,7 +87,7 @@ def fig1_structures(inp, png, pdf, windows, ablation):
         radii = 0.5 * covalent_radii[atoms.numbers]
         colours = [ELEMENT_COLOURS.get(s, "0.5") for s in atoms.get_chemical_symbols()]
         plot_atoms(atoms, ax, radii=radii, colors=colours, rotation="15x,-25y,0z")
-        density = atoms.get_masses().sum() * 1.66053906660 / atoms.get_volume()
+        density = density_g_cm3(atoms)
         symbols = atoms.get_chemical_symbols()
         formula = "".join(f"{el}{symbols.count(el)}" for el in ("Si", "O") if el in symbols)
         ax.set_title(f"x = {x:.2f}: {formula}\n{density:.2f} g/cm$^3$", fontsize=8)
