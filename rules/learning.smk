@@ -18,7 +18,7 @@ rule train_model:
         model=layout.MODEL,
         predictions=layout.PREDICTIONS,
         metrics=layout.METRICS,
-        learning_curve="results/learning/window_{window}/{target}/learning_curve.csv",
+        learning_curve=layout.LEARNING_CURVE,
     log:
         "logs/train_model/{window}_{target}.log",
     benchmark:

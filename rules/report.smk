@@ -14,11 +14,11 @@ rule figure:
         unpack(lambda wc: {key: figure_input(key) for key in FIGURE_INPUTS[wc.fig]}),
     output:
         png=report(
-            "results/figures/{fig}.png",
+            layout.FIGURE,
             caption="../report/figure.rst",
             category="Figures",
         ),
-        pdf="results/figures/{fig}.pdf",
+        pdf=layout.FIGURE_PDF,
     log:
         "logs/figure/{fig}.log",
     wildcard_constraints:
@@ -58,9 +58,9 @@ rule reproduction_report:
         predictor=rules.train_predictor.output.evaluation,
         splits=expand(rules.evaluate_splits.output.splits, target=TARGETS),
         curves=expand(rules.evaluate_splits.output.learning_curve, target=TARGETS),
-        figures=expand("results/figures/{fig}.png", fig=FIGURE_INPUTS),
+        figures=expand(layout.FIGURE, fig=FIGURE_INPUTS),
     output:
-        report="results/report.md",
+        report=layout.REPORT,
     log:
         "logs/reproduction_report.log",
     conda:

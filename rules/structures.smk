@@ -3,7 +3,7 @@
 
 rule random_network:
     output:
-        structure="results/structures/x{x}/seed{seed}/initial.extxyz",
+        structure=layout.GLASS_INITIAL,
     log:
         "logs/random_network/x{x}_seed{seed}.log",
     conda:
@@ -20,8 +20,8 @@ rule melt_quench:
         structure=rules.random_network.output.structure,
     output:
         structure=layout.GLASS_STRUCTURE,
-        trace="results/structures/x{x}/seed{seed}/thermo.csv",
-        lammps_log="results/structures/x{x}/seed{seed}/lammps.log",
+        trace=layout.MD_TRACE,
+        lammps_log=layout.MD_LAMMPS_LOG,
     log:
         "logs/melt_quench/x{x}_seed{seed}.log",
     benchmark:
@@ -46,7 +46,7 @@ rule validate_cell:
     input:
         structure=rules.melt_quench.output.structure,
     output:
-        report="results/structures/x{x}/seed{seed}/validation.json",
+        report=layout.GLASS_VALIDATION,
     log:
         "logs/validate_cell/x{x}_seed{seed}.log",
     conda:
@@ -62,15 +62,15 @@ rule structure_report:
     input:
         reports=all_cells(rules.validate_cell.output.report),
     output:
-        cells="results/structures/validation_cells.csv",
-        compositions="results/structures/validation_by_composition.csv",
-        classes="results/structures/coordination_classes.csv",
+        cells=layout.VALIDATION_CELLS,
+        compositions=layout.VALIDATION_COMPOSITIONS,
+        classes=layout.COORDINATION_CLASSES,
         figure_png=report(
-            "results/figures/fig_s2_coordination.png",
+            layout.FIGURE.format(fig="fig_s2_coordination"),
             caption="../report/fig_s2_coordination.rst",
             category="Figures",
         ),
-        figure_pdf="results/figures/fig_s2_coordination.pdf",
+        figure_pdf=layout.FIGURE_PDF.format(fig="fig_s2_coordination"),
     log:
         "logs/structure_report.log",
     conda:

@@ -2,7 +2,7 @@
 
 # The ground-state density is kept only when core-hole SCFs start from it.
 GROUND_STATE_DENSITY = (
-    {"density": temp(directory("results/xanes/{cell}/ground_state_density"))}
+    {"density": temp(directory(layout.GROUND_STATE_DENSITY))}
     if XANES["start_from_ground_state"]
     else {}
 )
@@ -179,11 +179,11 @@ rule align_spectra:
         spectra=layout.ALIGNED_SPECTRA,
         alignment=layout.ALIGNMENT,
         figure_png=report(
-            "results/figures/fig_s1_references.png",
+            layout.FIGURE.format(fig="fig_s1_references"),
             caption="../report/fig_s1_references.rst",
             category="Figures",
         ),
-        figure_pdf="results/figures/fig_s1_references.pdf",
+        figure_pdf=layout.FIGURE_PDF.format(fig="fig_s1_references"),
     log:
         "logs/align_spectra.log",
     conda:

@@ -198,7 +198,12 @@ def failed_job_logs(workdir: Path, stderr: str, chars: int = 2500) -> str:
 
 @pytest.mark.slow
 def test_tiny_config_through_the_slurm_profile(slurm_cluster, request, tmp_path):
+    # the SiO2 glass and the references only: every rule still goes through sbatch, and the
+    # a-Si glass (its own MD, ground state, Bader and site) adds nothing SLURM-specific
     workdir = tiny_workdir(tmp_path / "run")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["structures"]["compositions"] = {x: n for x, n in config["structures"]["compositions"].items() if x == "2.00"}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     site_log = workdir / "logs/core_hole_xanes/x2.00_seed7_site0.log"  # the longest site (~80 s)
     earlier = {r["id"] for r in squeue_rows()}  # jobs of other runs on this SLURM
     done, killed = threading.Event(), []
@@ -249,4 +254,4 @@ def test_tiny_config_through_the_slurm_profile(slurm_cluster, request, tmp_path)
     # written; the retried site converged along another SCF path (mixing 0.2, not 0.4):
     # measured, Delta-SCF within 2e-6 eV and mu within 0.08 % of its maximum
     # the local run is asked for only now: under xdist the other worker makes it meanwhile
-    assert_same_results(workdir, request.getfixturevalue("tiny_local_run"), rtol=1e-3)
+    assert_same_results(workdir, request.getfixturevalue("tiny_local_run"), rtol=1e-3, subset=True)

@@ -22,7 +22,14 @@ _GLASS_CELL = re.compile(rf"^x({X_PATTERN})_seed(\d+)$")
 
 # Output paths read by Python code as well as by the rules.
 GLASS_DIR = "results/structures/x{x}/seed{seed}"     # MD of one glass cell: structures, trace, validation
+GLASS_INITIAL = f"{GLASS_DIR}/initial.extxyz"          # the random network the MD starts from
 GLASS_STRUCTURE = f"{GLASS_DIR}/quenched.extxyz"
+MD_TRACE = f"{GLASS_DIR}/thermo.csv"
+MD_LAMMPS_LOG = f"{GLASS_DIR}/lammps.log"
+GLASS_VALIDATION = f"{GLASS_DIR}/validation.json"
+VALIDATION_CELLS = "results/structures/validation_cells.csv"
+VALIDATION_COMPOSITIONS = "results/structures/validation_by_composition.csv"
+COORDINATION_CLASSES = "results/structures/coordination_classes.csv"
 REFERENCE_STRUCTURE = "results/references/{name}.extxyz"
 # PAW datasets made by ld1.x (rule pseudopotentials) and, beside copies of them, the ultrasoft
 # environment's (rule ultrasoft_pseudopotentials): pw.x reads one folder.
@@ -33,6 +40,8 @@ ULTRASOFT_DATASETS = {"Si": "Si.pbe-us.UPF", "O": "O.pbe-us.UPF"}
 CORE_WAVEFUNCTION = "Si_hole.1s.core"   # the absorber's 1s orbital, xspectra.x's filecore
 PSEUDO_MANIFEST = "manifest.json"       # checksums, transferability errors, Delta E_atom
 GROUND_STATE_SUMMARY = "results/xanes/{cell}/ground_state.json"
+# pw.x's ground-state save folder, kept only while core-hole SCFs start from its density
+GROUND_STATE_DENSITY = "results/xanes/{cell}/ground_state_density"
 BADER_CHARGES = "results/xanes/{cell}/bader.csv"
 # the ground state's densities for Bader (temporary: deleted once the Bader job ran)
 RHO_VALENCE = "results/xanes/{cell}/rho_valence.cube"
@@ -50,6 +59,7 @@ SYSTEM_CUBE = "results/dataset/spectra_systems.nc"
 MODEL = "results/learning/window_{window}/{target}/model.pt"
 PREDICTIONS = "results/learning/window_{window}/{target}/predictions.nc"
 METRICS = "results/learning/window_{window}/{target}/metrics.json"
+LEARNING_CURVE = "results/learning/window_{window}/{target}/learning_curve.csv"
 BASELINE_METRICS = "results/learning/window_{window}/valence/baseline_metrics.json"
 AVERAGED_PREDICTIONS = "results/learning/window_{window}/averaged_predictions.nc"
 AVERAGED_METRICS = "results/learning/window_{window}/averaged_metrics.json"
@@ -58,6 +68,9 @@ SPLIT_LEARNING_CURVE = "results/learning/evaluation/{target}_learning_curve.csv"
 PREDICTOR = "results/predictor/predictor.pt"
 PREDICTOR_EVALUATION = "results/predictor/evaluation.json"
 PREDICTOR_ROBUSTNESS = "results/predictor/robustness.csv"
+FIGURE = "results/figures/{fig}.png"                   # and its .pdf beside it
+FIGURE_PDF = "results/figures/{fig}.pdf"
+REPORT = "results/report.md"
 SHIPPED_PREDICTOR = "data/models/predictor.pt"
 SHIPPED_MODEL = "data/models/{target}_full.pt"          # the full window's network of a target
 SHIPPED_MODELS_CARD = "data/models/models.json"         # which release, networks, epochs, test metrics

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import reference_cell
+from ..layout import FIGURE, reference_cell
 from ..learning.metrics import selected_candidate
 from ..spectra.energy import edge_energy
 from ..spectra.references import reference_settings
@@ -348,7 +348,7 @@ def predictor_section(ev: dict) -> list[str]:
                       f"{f['n']} test cells: mean absolute error {f['mae']:.3f}."]
     lines += ["", "Epochs (early stopping) per ensemble member: " +
               "; ".join(f"{k} {v}" for k, v in ev["epochs"].items()),
-              "", "Robustness curves: `results/figures/predictor_robustness.png`."]
+              "", f"Robustness curves: `{FIGURE.format(fig='predictor_robustness')}`."]
     return lines
 
 
@@ -374,7 +374,7 @@ def splits_section(splits: dict, paper_scale_text: str) -> list[str]:
     if loco:
         lines += ["", "Valence RMSE per held-out composition: " +
                   ", ".join(f"{k} {f['rmse']:.3f}" for k, f in loco["folds"].items()) + " e."]
-    lines += ["", "Learning curve (test RMSE against training-set size): `results/figures/learning_curves.png`."]
+    lines += ["", f"Learning curve (test RMSE against training-set size): `{FIGURE.format(fig='learning_curves')}`."]
     return lines
 
 
