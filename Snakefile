@@ -7,6 +7,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/structures.smk"
+include: "rules/forward.smk"
 include: "rules/xanes.smk"
 include: "rules/dataset.smk"
 include: "rules/learning.smk"

@@ -68,6 +68,12 @@ ENVIRONMENTS = {
         ["numpy", "scipy", "pandas", "xarray", "netCDF4", "ase", "matplotlib", "seaborn", "PyYAML", *LARCH_RUNTIME],
         ["xraylarch", "silx", "fabio"],
     ),
+    "forward": (
+        "Structure -> spectrum: site descriptors (dscribe SOAP/ACSF, LAMMPS SNAP), site selection, forward models.",
+        [],
+        ["numpy", "scipy", "pandas", "xarray", "netCDF4", "ase", "dscribe", "lammps", "mpich", "scikit-learn"],
+        [],
+    ),
     "ml": (
         "Stage 4: networks (PyTorch), linear baseline (scikit-learn), evaluation, the measured-spectrum predictor.",
         [],

@@ -66,7 +66,7 @@ from siox_xanes.spectra.references import (
     reference_settings,
     reference_si_count,
 )
-from siox_xanes.spectra.sites import select_sites
+from siox_xanes.spectra.sites import SelectionError, select_sites, selected_sites
 from siox_xanes.structures.lattice import volume_additive_density
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -208,13 +208,47 @@ def _sites(cell):
     return select_sites(n_si_of(cell), per_cell, XANES["site_seed"], cell)
 
 
-# Fixed by the config alone, so the DAG needs no checkpoint.
-SITES = {cell: _sites(cell) for cell in GLASS_CELLS + REFERENCE_CELLS}
+# The candidate sites: fixed by the config alone (sites_per_cell, site_seed).
+CANDIDATE_SITES = {cell: _sites(cell) for cell in GLASS_CELLS + REFERENCE_CELLS}
+# xanes.site_selection: "all" computes every candidate; an active method computes the first
+# `amount` of the order that the checkpoint site_selection gives the glass candidates from
+# their descriptors, so the glass sites are known only once the structures are.
+SITE_SELECTION = XANES.get("site_selection") or {"method": "all"}
+ACTIVE_SELECTION = SITE_SELECTION["method"] != "all"
+
+
+def glass_sites():
+    """Glass cell -> the sites that get DFT."""
+    if not ACTIVE_SELECTION:
+        return {c: CANDIDATE_SITES[c] for c in GLASS_CELLS}
+    order = checkpoints.site_selection.get().output.order
+    try:
+        chosen = selected_sites(order, SITE_SELECTION["amount"])
+    except SelectionError as exc:
+        raise WorkflowError(f"xanes.site_selection: {exc}") from None
+    missing = [c for c in GLASS_CELLS if c not in chosen]
+    if missing:
+        raise WorkflowError(
+            f"xanes.site_selection.amount {SITE_SELECTION['amount']!r} leaves {len(missing)} glass cells "
+            f"without a site ({', '.join(missing[:5])}...): expected at least one site per cell, "
+            f"{len(GLASS_CELLS)} sites or more"
+        )
+    return {c: chosen[c] for c in GLASS_CELLS}
+
+
+def sites_of(cell):
+    return CANDIDATE_SITES[cell] if layout.is_reference(cell) else glass_sites()[cell]
 
 
 def site_files(pattern, cells):
-    """``pattern`` (with {cell} and {site}) for every selected site of ``cells``."""
-    return [pattern.format(cell=c, site=s) for c in cells for s in SITES[c]]
+    """``pattern`` (with {cell} and {site}) for every site of ``cells`` that gets DFT."""
+    return [pattern.format(cell=c, site=s) for c in cells for s in sites_of(c)]
+
+
+# Rules fed by the glass sites read the selection's order as an input when one is active
+# (Snakemake requires it of a param that depends on a checkpoint); without one they keep the
+# inputs they always had, so finished runs stay finished.
+SELECTION_INPUT = {"selection": layout.SITE_SELECTION} if ACTIVE_SELECTION else {}
 
 
 def subset(mapping, keys):

@@ -3,6 +3,7 @@
 
 rule site_rdf:
     input:
+        **SELECTION_INPUT,
         structure=structure_of,
     output:
         rdf=layout.SITE_RDF,
@@ -15,13 +16,14 @@ rule site_rdf:
         bins=config["dataset"]["rdf_bins"],
         sigma=config["dataset"]["rdf_sigma_A"],
         cutoffs=config["validation"]["cutoffs"],
-        sites=lambda wc: SITES[wc.cell],
+        sites=lambda wc: sites_of(wc.cell),
     script:
         "../scripts/site_rdf.py"
 
 
 rule dataset_cubes:
     input:
+        **SELECTION_INPUT,
         spectra=rules.align_spectra.output.spectra,
         alignment=rules.align_spectra.output.alignment,
         pseudo_manifest=SITE_PSEUDO.manifest,
@@ -40,7 +42,7 @@ rule dataset_cubes:
         "../envs/analysis.yaml"
     params:
         # the glass cells and their sites, in the cubes' order
-        sites={c: SITES[c] for c in GLASS_CELLS},
+        sites=lambda wc: glass_sites(),
         # the xspectra mesh of each cell's spectra, recorded per site in the cube
         xspectra_kpoints={
             c: xanes_settings(c, ["xspectra_kpoints"])["xspectra_kpoints"]

@@ -46,12 +46,12 @@ def base_config():
     return config
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A copy of the workflow with stub scripts, run to the end on the tiny config."""
-    root = tmp_path_factory.mktemp("stubbed")
+def stubbed_workflow(root: Path, scripts: dict[str, str] | None = None) -> list[str]:
+    """A copy of the workflow in ``root``/workflow whose rule scripts are STUB, but for those in
+    ``scripts`` (name -> code, None: the real script); Snakemake's arguments to run it."""
     wf = root / "workflow"
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
     for rel in files:
         src, dst = ROOT / rel, wf / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -60,11 +60,20 @@ def finished_run(tmp_path_factory):
         elif src.is_file():
             shutil.copy(src, dst)
     for script in (wf / "scripts").glob("*.py"):
-        script.write_text(STUB)
+        code = (scripts or {}).get(script.stem, STUB)
+        if code is not None:
+            script.write_text(code)
+    return ["-s", str(wf / "Snakefile")]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A copy of the workflow with stub scripts, run to the end on the tiny config."""
+    root = tmp_path_factory.mktemp("stubbed")
+    snakefile = stubbed_workflow(root)
     work = root / "run"
     work.mkdir()
     (work / "config.yaml").write_text(yaml.safe_dump(base_config(), sort_keys=False))
-    snakefile = ["-s", str(wf / "Snakefile")]
     run_snakemake([*snakefile, "--cores", "2"], cwd=work)
     return work, snakefile
 
@@ -298,3 +307,58 @@ def test_presets_in_one_checkout_keep_their_own_runs(finished_run, tmp_path):
     preset("c", release={"batches": str(batches)})
     counts = job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=repository).stdout)
     assert not {*EXPENSIVE, *DATASETS, "reference_structure", "validate_cell"} & set(counts), counts
+
+
+# The MD stub of the site-selection test: the medium release's quenched cell of the same
+# composition and seed (the default config's cells have its compositions), so that the real
+# descriptors and selection run on real glasses.
+RELEASE_CELL_STUB = '''from pathlib import Path
+from ase.io import read, write
+cell = f"x{snakemake.wildcards.x}_seed{snakemake.wildcards.seed}"
+release = read("%s", index=":")
+write(snakemake.output.structure, next(a for a in release if a.info.get("cell") == cell), format="extxyz")
+for f in [*snakemake.output[1:], *snakemake.log]:
+    Path(f).parent.mkdir(parents=True, exist_ok=True)
+    Path(f).write_text("stub\\n")
+''' % (ROOT / "data/siox-medium-v2" / layout.RELEASE_FILES["structures"])
+
+
+def test_an_active_site_selection_computes_its_fraction_and_a_larger_one_adds_only_new_sites(tmp_path):
+    """The default config with every Si a candidate and xanes.site_selection at 30 %: the DAG
+    schedules the DFT of 30 % of its glass sites (chosen by uncertainty reduction on SOAP
+    descriptors of the real glasses, before any DFT); raised to 50 %, only the sites the larger
+    selection adds: no MD, no ground state, no selection again, no finished site redone."""
+    import json
+    import math
+
+    snakefile = stubbed_workflow(tmp_path, {"site_selection": None, "melt_quench": RELEASE_CELL_STUB})
+    work = tmp_path / "run"
+    work.mkdir()
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["xanes"]["sites_per_cell"] = "all"
+    config["xanes"]["site_selection"].update(method="uncertainty_reduction", amount=0.3)
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    n_glass = sum(c["Si"] for c in config["structures"]["compositions"].values()) * len(config["structures"]["seeds"])
+    n_reference = sum(r["sites"] for r in config["xanes"]["references"].values())
+
+    run_snakemake([*snakefile, "--cores", "2", layout.SITE_SELECTION], cwd=work)
+    order = json.loads((work / layout.SITE_SELECTION).read_text())["order"]
+    assert len(order) == n_glass and len({tuple(p) for p in order}) == n_glass
+    cells = {f"x{x}_seed{s}" for x in config["structures"]["compositions"] for s in config["structures"]["seeds"]}
+    assert {cell for cell, _ in order[: len(cells)]} == cells  # every cell's best site comes first
+
+    counts = job_counts(run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=work).stdout)
+    assert counts["core_hole_xanes"] == math.ceil(0.3 * n_glass) + n_reference, (counts, n_glass)
+    assert 0.28 < (counts["core_hole_xanes"] - n_reference) / n_glass < 0.32
+    run_snakemake([*snakefile, "--cores", "2"], cwd=work)
+    done = {p.parent for p in (work / "results/xanes").glob("x*/site*/spectrum.csv")}
+    assert len(done) == math.ceil(0.3 * n_glass)
+
+    config["xanes"]["site_selection"]["amount"] = 0.5
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    dry = run_snakemake([*snakefile, "-n", "--cores", "2"], cwd=work).stdout
+    counts = job_counts(dry)
+    assert counts["core_hole_xanes"] == math.ceil(0.5 * n_glass) - math.ceil(0.3 * n_glass), counts
+    assert not {"melt_quench", "ground_state", "bader_charges", "site_selection"} & set(counts), counts
+    for site_dir in done:
+        assert f"wildcards: cell={site_dir.parent.name}, site={site_dir.name[4:]}\n" not in dry, site_dir

@@ -46,6 +46,8 @@ BADER_CHARGES = "results/xanes/{cell}/bader.csv"
 # the ground state's densities for Bader (temporary: deleted once the Bader job ran)
 RHO_VALENCE = "results/xanes/{cell}/rho_valence.cube"
 RHO_ALL_ELECTRON = "results/xanes/{cell}/rho_all_electron.cube"
+# the order in which candidate glass sites get DFT (checkpoint site_selection)
+SITE_SELECTION = "results/xanes/site_selection.json"
 SITE_SPECTRUM = "results/xanes/{cell}/site{site}/spectrum.csv"
 SITE_SUMMARY = "results/xanes/{cell}/site{site}/site.json"
 ALIGNED_SPECTRA = "results/xanes/spectra_on_grid.nc"

@@ -15,15 +15,11 @@ a larger selection adds sites and never swaps one out (nested).
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-METHODS = ("uncertainty_reduction", "farthest_point", "random")
-
-
-class SelectionError(ValueError):
-    pass
+from ..spectra.sites import SELECTION_METHODS as METHODS  # noqa: F401  (one list, read by the DAG too)
+from ..spectra.sites import SelectionError, how_many  # noqa: F401
 
 
 def uncertainty_reduction(features: np.ndarray, n: int | None = None, ridge: float = 1.0,
@@ -96,12 +92,26 @@ def order_sites(features: np.ndarray, method: str, seed: int = 0, ridge: float =
     raise SelectionError(f"site selection method '{method}': expected one of {', '.join(METHODS)}")
 
 
-def how_many(amount: float | int | str, n_rows: int) -> int:
-    """Sites a selection of ``amount`` takes of ``n_rows``: 'all', a fraction in (0, 1], or a count."""
-    if amount == "all":
-        return n_rows
-    if isinstance(amount, float) and 0.0 < amount <= 1.0:
-        return min(n_rows, max(1, math.ceil(amount * n_rows - 1e-9)))
-    if isinstance(amount, int) and not isinstance(amount, bool) and amount >= 1:
-        return min(n_rows, amount)
-    raise SelectionError(f"site selection amount {amount!r}: expected 'all', a fraction in (0, 1] or a count >= 1")
+def order_candidate_sites(structures: dict, candidates: dict[str, list[int]], settings, method: str,
+                          seed: int = 0, ridge: float = 1.0) -> list[tuple[str, int]]:
+    """The order in which the ``candidates`` (cell -> Si indices) of the cells ``structures``
+    (cell -> ASE atoms) teach most, from their descriptors (``settings``: DescriptorSettings),
+    standardised and PCA-compressed over all candidates, as (cell, site) pairs."""
+    from .descriptors import Compressor, describe
+
+    pairs = [(cell, int(site)) for cell in sorted(candidates) for site in candidates[cell]]
+    if not pairs:
+        raise SelectionError("site selection: no candidate site in any cell")
+    rows = np.vstack([describe(structures[cell], settings, sites=candidates[cell], source=cell)
+                      for cell in sorted(candidates)])
+    features = Compressor().fit(rows).transform(rows)
+    order = order_sites(features, method, seed=seed, ridge=ridge)
+    # every cell's best site first, then the rest ordered given those: any amount of at least
+    # one site per cell represents every cell (its averaged spectrum, its system row)
+    head, seen = [], set()
+    for i in order:
+        if pairs[i][0] not in seen:
+            seen.add(pairs[i][0])
+            head.append(int(i))
+    order = order_sites(features, method, seed=seed, ridge=ridge, first=head)
+    return [pairs[i] for i in order]
