@@ -173,7 +173,9 @@ rule core_hole_xanes:
 rule align_spectra:
     input:
         sites=lambda wc: site_files(layout.SITE_SUMMARY, GLASS_CELLS + REFERENCE_CELLS),
-        spectra=lambda wc: site_files(layout.SITE_SPECTRUM, GLASS_CELLS + REFERENCE_CELLS),
+        spectra=lambda wc: site_files(
+            layout.SITE_SPECTRUM, GLASS_CELLS + REFERENCE_CELLS
+        ),
         pseudo_manifest=SITE_PSEUDO.manifest,
     output:
         spectra=layout.ALIGNED_SPECTRA,

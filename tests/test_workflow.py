@@ -86,8 +86,8 @@ def test_tiny_workflow_end_to_end(tiny_local_run, tmp_path):
     assert (bader[bader.symbol == "Si"].bader_charge > 2.0).all() and (bader[bader.symbol == "O"].bader_charge < -1.0).all()
     assert (res / "figures/fig_s1_references.png").stat().st_size > 5000
     assert not list(res.rglob("*.cube"))  # densities are temporary
-    # The data release of the run: besides rule data_release, only the references' Bader
-    # charges (and their ground states) are missing for it.
+    # The data release of the run: rule data_release alone (the tiny run made the references'
+    # Bader charges too).
     release = tmp_path / "release"
     (tmp_path / "publish.yaml").write_text(yaml.safe_dump({"release": {"publish": str(release)}}))
     run(["--cores", "2", *[f"release/{f}" for f in RELEASE_FILES.values()],
