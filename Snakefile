@@ -39,4 +39,5 @@ rule all:
         expand(rules.averaged_evaluation.output.metrics, window=WINDOWS),
         expand(rules.evaluate_splits.output, target=TARGETS),
         rules.train_predictor.output,
+        rules.forward_model.output,
         rules.reproduction_report.output,

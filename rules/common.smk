@@ -166,6 +166,7 @@ def figure_input(key):
 STRUCTURES = config["structures"]
 MD = config["md"]
 XANES = config["xanes"]
+FORWARD = config["forward"]
 COMPOSITIONS = list(STRUCTURES["compositions"])
 SEEDS = [str(s) for s in STRUCTURES["seeds"]]
 

@@ -52,3 +52,20 @@ if DATASET_RELEASE:
             release=DATASET_RELEASE,
         script:
             "../scripts/ship_models.py"
+
+    rule ship_forward_model:
+        input:
+            model=rules.forward_model.output.model,
+            metrics=rules.forward_model.output.metrics,
+            provenance=release_file(DATASET_RELEASE, "provenance"),
+        output:
+            model=launch_file(layout.SHIPPED_FORWARD_MODEL),
+            card=launch_file(layout.SHIPPED_FORWARD_CARD),
+        log:
+            "logs/ship_forward_model.log",
+        conda:
+            "../envs/forward.yaml"
+        params:
+            release=DATASET_RELEASE,
+        script:
+            "../scripts/ship_forward_model.py"

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from conftest import ROOT
+
 from siox_xanes.forward.descriptors import (
     Compressor,
     DescriptorError,
@@ -131,3 +133,89 @@ def test_selections_are_nested_deterministic_and_keep_the_sites_already_computed
         how_many(1.5, 80)
     with pytest.raises(SelectionError, match="expected one of"):
         order_sites(x, "greedy")
+
+
+RELEASE = ROOT / "data/siox-medium-v2"
+
+
+@pytest.fixture(scope="module")
+def release_sites():
+    """Raw SOAP rows, spectra, cells and first shells of 20 cells of the shipped medium release."""
+    import xarray as xr
+
+    from siox_xanes import layout
+    from siox_xanes.release.publish import read_structures
+
+    structures = read_structures(RELEASE / layout.RELEASE_FILES["structures"])
+    with xr.open_dataset(RELEASE / layout.RELEASE_FILES["sites"]) as cube:
+        cube = cube.load()
+    cells = cube["cell"].values.astype(str)
+    keep = np.isin(cells, sorted(set(cells))[::2][:20])
+    settings = DescriptorSettings(kind="soap")
+    order = [c for c in dict.fromkeys(cells[keep])]
+    rows = np.vstack([describe(structures[c], settings, sites=cube["atom_index"].values[cells == c]) for c in order])
+    idx = np.concatenate([np.flatnonzero(cells == c) for c in order])
+    shells = np.column_stack([cube["n_o_neighbours"].values, cube["n_si_neighbours"].values])[idx]
+    return rows, cube["mu_norm"].values[idx], cells[idx], shells, cube["energy"].values, settings, structures
+
+
+def test_the_forward_model_measures_itself_by_cell_and_flags_what_it_never_saw(release_sites):
+    from ase.spacegroup import crystal
+
+    from siox_xanes.forward.spectrum import cell_folds, predict_structure, train_forward
+
+    rows, spectra, cells, shells, energy, settings, structures = release_sites
+    folds = cell_folds(cells, 5, seed=0)
+    # whole cells held out, every site once
+    assert sorted(np.concatenate(folds)) == list(range(len(cells)))
+    assert all(not set(cells[f]) & set(cells[np.setdiff1d(np.arange(len(cells)), f)]) for f in folds)
+    bundle = train_forward(rows, spectra, cells, shells, energy, settings, {"Si-Si": 2.75, "Si-O": 2.2, "O-O": 1.8})
+    m = bundle.metrics
+    assert m["n_cells"] == 20 and m["by_cell_rmse"] > 0 and m["class_mean_baseline_rmse"] > 0
+    assert bundle.site_band.shape == energy.shape and (bundle.average_band <= bundle.site_band + 1e-9).mean() > 0.9
+    # a training cell is inside the domain; stishovite (sixfold Si, never in a SiOx glass) is flagged
+    inside = predict_structure(bundle, structures[cells[0]])
+    assert inside["flags"] == [] and inside["flagged_fraction"] == 0.0
+    assert np.allclose(inside["average_high"] - inside["average"], bundle.average_band)
+    stishovite = crystal(["Si", "O"], basis=[(0, 0, 0), (0.3062, 0.3062, 0)], spacegroup=136,
+                         cellpar=[4.177, 4.177, 2.665, 90, 90, 90]).repeat((2, 2, 3))
+    outside = predict_structure(bundle, stishovite, source="stishovite")
+    assert outside["flags"] == ["outside_training_domain"] and (6, 2) in outside["unseen_shells"]
+
+
+def test_spectrum_command_writes_averages_with_bands_and_refuses_by_name(tmp_path, capsys):
+    """The shipped forward model on a shipped structure, on a 6912-atom cell, and on files it
+    must refuse: each refusal names the file, exit 2, the good ones still written."""
+    import json
+
+    import pandas as pd
+    import xarray as xr
+    from ase import Atoms
+    from ase.io import write
+
+    from siox_xanes import layout
+    from siox_xanes.cli import main
+    from siox_xanes.release.publish import read_structures
+
+    cell = read_structures(RELEASE / layout.RELEASE_FILES["structures"])["x1.00_seed2"]
+    write(tmp_path / "x1.00_seed2.extxyz", cell)
+    write(tmp_path / "big.cif", cell.repeat((6, 6, 6)))
+    write(tmp_path / "water.extxyz", Atoms("H2O", positions=[(0, 0, 0), (1, 0, 0), (0, 1, 0)], cell=[5] * 3, pbc=True))
+    files = [tmp_path / "x1.00_seed2.extxyz", tmp_path / "big.cif", tmp_path / "water.extxyz", tmp_path / "none.cif"]
+    rc = main(["spectrum", *map(str, files), "-o", str(tmp_path / "out"), "--plots"])
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert rc == 2 and "water.extxyz: elements ['H']" in out.err and "none.cif: no such file" in out.err
+    assert [r["n_atoms"] for r in summary["results"]] == [32, 6912] and len(summary["errors"]) == 2
+    for stem in ("x1.00_seed2", "big"):
+        averaged = pd.read_csv(tmp_path / "out" / f"{stem}_averaged.csv", comment="#")
+        assert list(averaged.columns) == ["energy_eV", "mu_norm", "mu_norm_low", "mu_norm_high"]
+        assert (averaged["mu_norm_low"] <= averaged["mu_norm"]).all() and (averaged["mu_norm"] <= averaged["mu_norm_high"]).all()
+        assert (averaged["mu_norm_high"] - averaged["mu_norm_low"] > 0).mean() > 0.95
+        assert (tmp_path / "out" / f"{stem}.png").stat().st_size > 5000
+    # the replicated cell has the same sites: the same averaged spectrum
+    small, big = (pd.read_csv(tmp_path / "out" / f"{s}_averaged.csv", comment="#")["mu_norm"] for s in ("x1.00_seed2", "big"))
+    assert np.allclose(small, big, atol=1e-6)
+    assert main(["spectrum", str(files[0]), "-o", str(tmp_path / "nc"), "--format", "netcdf"]) == 0
+    with xr.open_dataset(tmp_path / "nc/x1.00_seed2.nc") as ds:
+        assert ds["site_mu_norm"].shape == (16, ds.sizes["energy"]) and ds.attrs["flags"] == ""

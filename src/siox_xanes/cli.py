@@ -2,6 +2,7 @@
 
     siox-xanes predict FILE... (--shift EV | --reference FILE) [--model predictor.pt]
                        [--format json|csv] [--output OUT] [--plots DIR]
+    siox-xanes spectrum STRUCTURE... [--model forward.joblib] [--format csv|netcdf] [--output DIR] [--plots]
     siox-xanes release pack|restore BATCHES [--workdir DIR] [--only PATTERN...]
 
 FILE: XDI, Athena project (every group in it) or two-column text/CSV, Si K
@@ -16,6 +17,12 @@ must show a Si K edge and cover the normalisation's ranges; an answer the
 models cannot vouch for carries named flags in its ``quality`` block. Without
 ``--model`` the shipped predictor is used (``data/models/predictor.pt``),
 else the workflow's own (``results/predictor/predictor.pt``).
+
+STRUCTURE (``spectrum``): any structure ASE reads, Si and O, periodic. Every Si site's
+spectrum is predicted by the forward model (``data/models/forward.joblib``, or
+``results/forward/model.joblib``), and their average with a band from the model's by-cell
+errors; sites whose first shell was never seen in training or whose descriptor lies beyond the
+training sites' are flagged, and the average too when more than 5 % of its sites are.
 """
 
 from __future__ import annotations
@@ -32,13 +39,17 @@ from . import layout
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def default_predictor() -> Path:
-    for candidate in (REPO_ROOT / layout.SHIPPED_PREDICTOR, Path.cwd() / layout.PREDICTOR, REPO_ROOT / layout.PREDICTOR):
+def _model_file(shipped: str, built: str, what: str) -> Path:
+    """The shipped model, else the workflow's own (here or in the repository)."""
+    for candidate in (REPO_ROOT / shipped, Path.cwd() / built, REPO_ROOT / built):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(
-        f"no predictor given and none found ({layout.SHIPPED_PREDICTOR} or {layout.PREDICTOR}): "
-        f"build one with 'snakemake {layout.PREDICTOR}' or pass --model")
+    raise FileNotFoundError(f"no {what} given and none found ({shipped} or {built}): "
+                            f"build one with 'snakemake {built}' or pass --model")
+
+
+def default_predictor() -> Path:
+    return _model_file(layout.SHIPPED_PREDICTOR, layout.PREDICTOR, "predictor")
 
 
 CSV_COLUMNS = ["file", "spectrum", "status", "shift_eV", "valence_e", "valence_low_e", "valence_high_e", "confidence",
@@ -138,6 +149,61 @@ def predict_command(args) -> int:
     return 2 if failed else 0
 
 
+def default_forward_model() -> Path:
+    return _model_file(layout.SHIPPED_FORWARD_MODEL, layout.FORWARD_MODEL, "forward model")
+
+
+def output_stem(path, taken: set) -> str:
+    """The file's name without its format suffix (and a compression one), made unique among
+    the structures of one call: two inputs never write the same output."""
+    name = Path(path).name
+    for suffix in (".xz", ".gz", ".bz2"):
+        name = name.removesuffix(suffix)
+    stem = Path(name).stem or "structure"
+    unique, k = stem, 1
+    while unique in taken:
+        k += 1
+        unique = f"{stem}_{k}"
+    taken.add(unique)
+    return unique
+
+
+def spectrum_command(args) -> int:
+    """Predicted Si K-edge spectra of structures: every Si site's and the averaged one with its band."""
+    from .forward.descriptors import DescriptorError
+    from .forward.spectrum import load_bundle, predict_structure, read_user_structure, write_spectrum
+
+    model = Path(args.model) if args.model else default_forward_model()
+    bundle = load_bundle(model)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--output {out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    summaries, failed, taken = [], [], set()
+    for path in args.files:
+        try:
+            atoms = read_user_structure(path)
+            result = predict_structure(bundle, atoms, source=str(path))
+        except (ValueError, DescriptorError) as exc:
+            failed.append({"file": str(path), "error": str(exc)})
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        stem = output_stem(path, taken)
+        written = write_spectrum(result, bundle, out / stem, args.format)
+        if args.plots:
+            from .report.plots import structure_spectrum_figure
+
+            structure_spectrum_figure(result, bundle, out / f"{stem}.png")
+            written.append(str(out / f"{stem}.png"))
+        summaries.append({"file": str(path), "n_atoms": result["n_atoms"], "n_si": result["n_si"],
+                          "flags": result["flags"], "flagged_fraction": result["flagged_fraction"],
+                          "unseen_first_shells_O_Si": result["unseen_shells"], "written": written})
+    summary = {"model": str(model), "confidence": bundle.confidence, "trained_on": bundle.provenance,
+               "model_errors_by_cell": bundle.metrics, "results": summaries, "errors": [f["error"] for f in failed]}
+    sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    return 2 if failed else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="siox-xanes", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -154,6 +220,12 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("--output", "-o", help="write here instead of standard output")
     p.add_argument("--plots", help="folder for one PNG per spectrum")
+    f = sub.add_parser("spectrum", help="predicted Si K-edge spectra of structures (every Si site and the average)")
+    f.add_argument("files", nargs="+", metavar="FILE", help="structures ASE reads (extxyz, CIF, POSCAR, LAMMPS data)")
+    f.add_argument("--model", help="forward-model bundle (rule forward_model); default: the shipped one")
+    f.add_argument("--format", choices=["csv", "netcdf"], default="csv")
+    f.add_argument("--output", "-o", default=".", help="folder for the spectra (default: here)")
+    f.add_argument("--plots", action="store_true", help="also a PNG per structure")
     r = sub.add_parser("release", help="keep finished MD/DFT results as compressed batches, or restore them")
     r.add_argument("action", choices=["pack", "restore"])
     r.add_argument("batches", help="the release's batch folder, e.g. data/siox-medium-v2/batches")
@@ -161,7 +233,8 @@ def main(argv=None) -> int:
     r.add_argument("--only", nargs="+", metavar="PATTERN", help="pack: only files matching these fnmatch patterns")
     args = ap.parse_args(argv)
     try:
-        return predict_command(args) if args.command == "predict" else release_command(args)
+        commands = {"predict": predict_command, "spectrum": spectrum_command, "release": release_command}
+        return commands[args.command](args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -70,11 +70,15 @@ SPLIT_LEARNING_CURVE = "results/learning/evaluation/{target}_learning_curve.csv"
 PREDICTOR = "results/predictor/predictor.pt"
 PREDICTOR_EVALUATION = "results/predictor/evaluation.json"
 PREDICTOR_ROBUSTNESS = "results/predictor/robustness.csv"
+FORWARD_MODEL = "results/forward/model.joblib"          # structure -> spectrum (siox-xanes spectrum)
+FORWARD_METRICS = "results/forward/metrics.json"
 FIGURE = "results/figures/{fig}.png"                   # and its .pdf beside it
 FIGURE_PDF = "results/figures/{fig}.pdf"
 REPORT = "results/report.md"
 SHIPPED_PREDICTOR = "data/models/predictor.pt"
 SHIPPED_MODEL = "data/models/{target}_full.pt"          # the full window's network of a target
+SHIPPED_FORWARD_MODEL = "data/models/forward.joblib"
+SHIPPED_FORWARD_CARD = "data/models/forward.json"        # which release, descriptor, errors by cell
 SHIPPED_MODELS_CARD = "data/models/models.json"         # which release, networks, epochs, test metrics
 BENCHMARKS = "benchmarks"
 

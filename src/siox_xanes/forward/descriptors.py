@@ -72,7 +72,7 @@ def check_structure(atoms, source: str = "structure") -> None:
     if "Si" not in symbols:
         raise DescriptorError(f"{source}: no Si atom to describe")
     if not all(atoms.pbc) or atoms.cell.volume <= 0:
-        raise DescriptorError(f"{source}: expected a periodic cell in all three directions (pbc={list(atoms.pbc)})")
+        raise DescriptorError(f"{source}: expected a periodic cell in all three directions (pbc={[bool(p) for p in atoms.pbc]})")
 
 
 def si_indices(atoms) -> np.ndarray:

@@ -201,11 +201,26 @@ def read_user_structure(path):
     from ase.io import read
 
     try:
-        atoms = read(path)
+        atoms = _read_p1_cif(path) if path.suffix.lower() == ".cif" else None
+        atoms = read(path) if atoms is None else atoms
     except Exception as exc:  # ASE raises many kinds for a file it cannot parse
         raise ForwardModelError(f"{path}: ASE cannot read a structure from it ({type(exc).__name__}: {exc})") from None
     if len(atoms) == 0:
         raise ForwardModelError(f"{path}: no atoms")
+    return atoms
+
+
+def _read_p1_cif(path):
+    """A CIF in space group P1 (how large models are written) read as listed: ASE's reader
+    applies the symmetry and checks every pair for duplicates, measured 454 s for 6912 atoms
+    against 1 s this way. None for any other space group (ASE's reader expands it)."""
+    from ase.io.cif import parse_cif
+
+    block = next((b for b in parse_cif(str(path)) if b.has_structure()), None)
+    if block is None or len(block.get_spacegroup(True).get_symop()) != 1:
+        return None
+    atoms = block.get_unsymmetrized_structure()
+    atoms.pbc = True
     return atoms
 
 

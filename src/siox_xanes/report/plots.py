@@ -119,3 +119,28 @@ def prediction_figure(result: dict, grid, png_path) -> None:
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
+
+
+def structure_spectrum_figure(result: dict, bundle, png_path) -> None:
+    """A structure's predicted spectrum: the averaged spectrum with its band over a sample of its
+    sites' spectra, and the flags in the title."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    spectra = result["site_spectra"]
+    step = max(1, len(spectra) // 50)  # at most about 50 site curves
+    for mu in spectra[::step]:
+        ax.plot(bundle.energy, mu, color="0.8", lw=0.5)
+    ax.fill_between(bundle.energy, result["average_low"], result["average_high"], color="C0", alpha=0.3,
+                    label=f"{int(100 * bundle.confidence)} % band")
+    ax.plot(bundle.energy, result["average"], color="C0", label=f"average of {result['n_si']} Si sites")
+    ax.set_xlabel("energy (eV)")
+    ax.set_ylabel("normalised absorption")
+    flags = ", ".join(result["flags"]) or "no flags"
+    ax.set_title(f"{str(result['source']).rsplit('/', 1)[-1]}: {flags} ({100 * result['flagged_fraction']:.0f} % of sites flagged)",
+                 fontsize=9, color="C3" if result["flags"] else "k")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
