@@ -22,8 +22,7 @@ with xr.open_dataset(snakemake.input.sites) as cube:
               if "xspectra_kpoints" in cube else ["1x1x1 (not recorded)"])
 cells = sites["cell"].values.astype(str)
 atom_index = sites["atom_index"].values
-descriptor = dict(params.descriptor)
-settings = DescriptorSettings.from_config(descriptor.pop("kind"), descriptor)
+settings = DescriptorSettings.from_block(params.descriptor)
 rows = np.vstack([describe(structures[c], settings, sites=atom_index[cells == c], source=c)
                   for c in dict.fromkeys(cells)])
 order = np.concatenate([np.flatnonzero(cells == c) for c in dict.fromkeys(cells)])

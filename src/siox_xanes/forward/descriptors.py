@@ -52,6 +52,12 @@ class DescriptorSettings:
             raise DescriptorError(f"descriptor {self.kind}: r_cut_A {self.r_cut_A} A, expected > 1 A")
 
     @classmethod
+    def from_block(cls, block: dict) -> "DescriptorSettings":
+        """From a config block that names its ``kind`` among the settings."""
+        values = dict(block)
+        return cls.from_config(values.pop("kind"), values)
+
+    @classmethod
     def from_config(cls, kind: str, block: dict | None) -> "DescriptorSettings":
         values = dict(block or {})
         for key in ("g2_eta", "g2_rs_A", "g4_eta", "g4_zeta", "g4_lambda"):

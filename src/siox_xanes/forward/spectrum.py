@@ -89,22 +89,19 @@ def train_forward(rows: np.ndarray, spectra: np.ndarray, cells: np.ndarray, shel
     rows, spectra, cells = np.asarray(rows, float), np.asarray(spectra, float), np.asarray(cells)
     shells = np.asarray(shells, int)
     site_errors, cell_errors, distances = [], [], []
-    predicted = np.zeros_like(spectra)
+    predicted, baseline = np.zeros_like(spectra), np.zeros_like(spectra)
     for test in cell_folds(cells, n_folds, seed):
         train = np.setdiff1d(np.arange(len(rows)), test)
         compressor, variance, model = _fit(rows[train], spectra[train], compression, seed)
         z = compressor.transform(rows[test])
         predicted[test] = model.predict(z)
+        baseline[test] = class_mean_baseline(shells[train, 0], spectra[train], shells[test, 0])
         site_errors.append(predicted[test] - spectra[test])
         distances.append(_distance(z, variance))
         for cell in np.unique(cells[test]):
             mine = test[cells[test] == cell]
             cell_errors.append(predicted[mine].mean(axis=0) - spectra[mine].mean(axis=0))
     site_errors, cell_errors = np.vstack(site_errors), np.vstack(cell_errors)
-    baseline = np.zeros_like(spectra)
-    for test in cell_folds(cells, n_folds, seed):
-        train = np.setdiff1d(np.arange(len(rows)), test)
-        baseline[test] = class_mean_baseline(shells[train, 0], spectra[train], shells[test, 0])
     peak = float(np.abs(spectra).max())
     metrics = {
         "n_sites": int(len(rows)), "n_cells": int(len(np.unique(cells))), "folds": n_folds,
