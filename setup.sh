@@ -59,4 +59,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     pip_install --no-deps -e .
     echo "$want" > "$stamp"
 fi
+# numba compiles baderkit's kernels on first use (2-4 min on one core) and caches them on disk:
+# pay that here, once per environment, not in the first Bader job of every fresh install.
+compiled=.venv/.baderkit-compiled
+if [ "$(cat "$compiled" 2>/dev/null)" != "$want" ]; then
+    echo "setup: compiling baderkit's numba kernels (first time: a few minutes)"
+    .venv/bin/python -m siox_xanes.spectra.bader 2>/dev/null | tail -1
+    echo "$want" > "$compiled"
+fi
 echo "setup: done (.venv ready)"

@@ -50,6 +50,8 @@ rule dataset_cubes:
         },
         test_fraction=config["dataset"]["test_fraction"],
         split_seed=config["dataset"]["split_seed"],
+        # whole: every key of the block is a leaf the cubes' normalised spectra read
+        # (tests/test_config.py::test_blocks_passed_whole_hold_only_the_leaves_their_rules_read)
         normalisation=config["normalisation"],
     script:
         "../scripts/dataset_cubes.py"

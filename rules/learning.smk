@@ -96,6 +96,7 @@ rule train_predictor:
             "training": LEARNING["training"],
             "candidates": {t: LEARNING["candidates"][t] for t in TARGETS},
         },
+        # whole blocks: each holds only leaves the predictor reads (tests/test_config.py)
         normalisation=config["normalisation"],
         uncertainty=config["uncertainty"],
     script:

@@ -49,6 +49,11 @@ def tiny_workdir(path: Path) -> Path:
     return path
 
 
+def workdir_with(tmp_path: Path, config: dict) -> Path:
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return tmp_path
+
+
 # The longest tests, started first so that two xdist workers end together: the SLURM run (it
 # makes its own tiny run), then the tests on the shared tiny run, then the QE engine's.
 FIRST = ("test_tiny_config_through_the_slurm_profile", "tiny_local_run", "test_qe_engine.py")

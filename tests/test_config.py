@@ -118,3 +118,50 @@ def test_glass_cells_take_their_composition_s_xspectra_mesh(default_config):
     assert glass_settings(xanes, "0.00")["xspectra_kpoints"] == [4, 4, 4]
     assert glass_settings(xanes, "1.00")["xspectra_kpoints"] == [2, 2, 2]
     assert glass_settings(xanes, "1.00")["scf_kpoints"] == xanes["scf_kpoints"]
+
+
+def changed(value):
+    """Another value of the same kind (a leaf, a list of leaves or a block of them)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, list):
+        return [changed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: changed(v) for k, v in value.items()}
+    return f"{value}_other"
+
+
+@pytest.mark.parametrize("block, settings", [
+    ("normalisation", "siox_xanes.measured.normalise:Normalisation.from_config"),
+    ("uncertainty", "siox_xanes.learning.predictor:PredictorSettings.from_config"),
+    ("learning.training", "siox_xanes.learning.nets:net_config"),
+])
+def test_blocks_passed_whole_hold_only_the_leaves_their_rules_read(default_config, block, settings):
+    """normalisation, uncertainty and learning.training go to their rules as blocks: the schema
+    allows no other keys in them, and editing any key changes the settings the rule builds, so a
+    block's edit reruns exactly what a leaf-by-leaf params would (and nothing dead sits in it)."""
+    import copy
+    import importlib
+
+    import yaml
+
+    schema = yaml.safe_load(open(SCHEMA))
+    node, values = schema, default_config
+    for part in block.split("."):
+        node, values = node["properties"][part], values[part]
+    assert node.get("additionalProperties") is False, block
+    module, attr = settings.split(":")
+    build = importlib.import_module(module)
+    for name in attr.split("."):
+        build = getattr(build, name)
+    read = (lambda b: build({"hidden": [8]}, b)) if block == "learning.training" else build
+    values = {**values, "augmented_training": {"max_epochs": 10, "patience": 2}} if block == "uncertainty" else values
+    before = read(values)
+    for key in node["properties"]:
+        if key not in values:
+            continue
+        edited = copy.deepcopy(values)
+        edited[key] = changed(values[key])
+        assert read(edited) != before, f"{block}.{key} changes nothing its rule builds"

@@ -10,42 +10,21 @@ from siox_xanes.learning.metrics import metrics, per_row_rmse
 from siox_xanes.learning.nets import (NetConfig, cross_validate, fit, load_model, net_config, save_model,
                                      spectrum_on_model_grid, validation_split)
 from siox_xanes.learning.predict import main as predict_main
+from synthetic import GRID, R, synthetic_fixture
 
-# one xdist worker: the module-scoped fixtures (trained models) are made once
+# one xdist worker: the session-scoped fixtures (trained models) are made once (module scope
+# would remake them whenever another module's test runs in between on that worker)
 pytestmark = pytest.mark.xdist_group("learn")
-
-GRID = np.linspace(1830, 1880, 256)
-R = (np.arange(64) + 0.5) * 5.0 / 64
-
-
-def synthetic_fixture(n=800, seed=0):
-    """Valence = 0.8 x (first-shell O count) + a per-site part; the white line
-    position shows the O count (with jitter unrelated to the valence), its height
-    is a nuisance, and the per-site part sits in a weak feature 15 eV higher that
-    none of the baseline's three descriptors sees."""
-    rng = np.random.default_rng(seed)
-    n_o = rng.integers(0, 5, n)
-    delta = rng.normal(0, 0.15, n)
-    q = 0.8 * n_o + delta
-    e0 = 1840 + 1.5 * n_o + rng.uniform(-0.4, 0.4, n)
-    height = rng.uniform(0.5, 1.5, n)
-    mu = height[:, None] * 0.8 / ((GRID[None] - e0[:, None]) ** 2 + 0.8**2)
-    mu += (0.3 + delta)[:, None].clip(0.0) * np.exp(-((GRID[None] - e0[:, None] - 15) ** 2) / 4.0)
-    mu += 0.1 / (1 + np.exp(-(GRID[None] - e0[:, None] - 6) / 2))
-    mu += rng.normal(0, 0.002, mu.shape)
-    rdf = n_o[:, None] * np.exp(-((R - 1.62) ** 2) / 0.005) + (4 - n_o)[:, None] * np.exp(-((R - 2.35) ** 2) / 0.01)
-    return np.clip(mu, 0, None), q, rdf, n_o
-
 
 FAST = NetConfig(hidden=[256, 256, 256], activation="leaky_relu", max_epochs=300, patience=25)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def data():
     return synthetic_fixture()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def valence_model(data):
     mu, q, _, _ = data
     return fit(mu[:600], q[:600], FAST, seed=1)

@@ -1,7 +1,7 @@
 """Measured spectra: real XDI/Athena files, their errors, normalisation, energy alignment,
 augmentation, conformal intervals, class fractions and the `siox-xanes predict` command.
 
-Model-dependent tests train on a SYNTHETIC TEST FIXTURE (tests/test_learn.py), never a result."""
+Model-dependent tests train on a SYNTHETIC TEST FIXTURE (tests/synthetic.py), never a result."""
 
 import gzip
 import json
@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from conftest import ROOT
-from test_learn import GRID, R, synthetic_fixture
+from synthetic import GRID, R, synthetic_fixture, write_xdi
 
 from siox_xanes.cli import main as cli_main
 from siox_xanes.learning.augment import lorentzian_broadened, shifted
@@ -25,18 +25,11 @@ from siox_xanes.measured.align import fit_shift, larch_window_args
 from siox_xanes.measured.normalise import Normalisation, normalise
 from siox_xanes.measured.readers import SpectrumFileError, read_spectra
 
-# one xdist worker: the module-scoped fixtures (trained models) are made once
+# one xdist worker: the session-scoped fixtures (trained models) are made once (module scope
+# would remake them whenever another module's test runs in between on that worker)
 pytestmark = pytest.mark.xdist_group("measured")
 
 XAS = ROOT / "tests/data/xas"
-
-
-def write_xdi(path, energy, mu, element="Si", edge="K", unit="eV"):
-    lines = ["# XDI/1.0 siox-xanes-test/1", f"# Column.1: energy {unit}", "# Column.2: mutrans",
-             f"# Element.symbol: {element}", f"# Element.edge: {edge}", "#----", "# energy mutrans"]
-    lines += [f"{e:.4f} {m:.7g}" for e, m in zip(energy, mu)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def athena_project(path, groups: dict):
@@ -240,7 +233,7 @@ def silicon_reference(sites):
     return sites["mu"].values[np.argmin(sites["n_o_neighbours"].values)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def predictor_file(tmp_path_factory):
     sites, systems = synthetic_cubes()
     quartz = sites["mu"].values[np.argmax(sites["n_o_neighbours"].values)]  # stands in for the computed alpha-quartz

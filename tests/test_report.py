@@ -99,7 +99,7 @@ def write_fixture(root):
 
 @pytest.mark.slow
 def test_figure_rule_writes_every_figure_from_a_fixture(tmp_path):
-    from test_workflow import run, workdir_with
+    from conftest import run_snakemake as run, workdir_with
 
     write_fixture(tmp_path)
     workdir_with(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))

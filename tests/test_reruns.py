@@ -66,7 +66,7 @@ def stubbed_workflow(root: Path, scripts: dict[str, str] | None = None) -> list[
     return ["-s", str(wf / "Snakefile")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
     """A copy of the workflow with stub scripts, run to the end on the tiny config."""
     root = tmp_path_factory.mktemp("stubbed")

@@ -51,7 +51,7 @@ def test_the_release_holds_every_si_site_of_its_45_cells():
 
 
 def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_sites(tmp_path, capsys):
-    from test_measured import write_xdi
+    from synthetic import write_xdi
 
     from siox_xanes.cli import main as cli_main
     from siox_xanes.learning.predictor import load_predictor

@@ -8,13 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_TARGETS, job_counts, run_snakemake as run
+from conftest import ROOT, TINY_TARGETS, job_counts, run_snakemake as run, workdir_with
 from siox_xanes import layout
-
-
-def workdir_with(tmp_path: Path, config: dict) -> Path:
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return tmp_path
 
 
 @pytest.mark.slow
@@ -155,7 +150,7 @@ def test_the_ultrasoft_environment_reruns_only_the_dft_and_matches_all_paw(tiny_
 def test_quick_look_learns_from_a_release(tmp_path):
     """A preset with dataset.from_release runs the learning, the figures, the report and
     ship_models on a release folder, here holding a SYNTHETIC TEST FIXTURE cube
-    (tests/test_learn.py): no structure, DFT or dataset job is part of its DAG."""
+    (tests/synthetic.py): no structure, DFT or dataset job is part of its DAG."""
     import json
 
     import numpy as np
@@ -163,7 +158,7 @@ def test_quick_look_learns_from_a_release(tmp_path):
 
     import pandas as pd
     from ase.io import write
-    from test_learn import GRID, R, synthetic_fixture
+    from synthetic import GRID, R, synthetic_fixture
 
     from siox_xanes.dataset.cubes import add_normalised
     from siox_xanes.layout import RELEASE_FILES

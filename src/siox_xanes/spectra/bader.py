@@ -49,3 +49,35 @@ def bader_charges(valence_cube, all_electron_cube, valence_electrons: list[float
     if len(population) != len(valence_electrons):
         raise ValueError(f"Bader found {len(population)} atoms, the cell has {len(valence_electrons)}")
     return np.asarray(valence_electrons, float) - population
+
+
+def compile_kernels() -> float:
+    """Run one Bader analysis on a small synthetic density so that numba compiles baderkit's
+    kernels into its on-disk cache; returns the seconds it took. A fresh environment pays this
+    once (2-3 min on one core): setup.sh calls it so that the first Bader job does not."""
+    import tempfile
+    import time
+
+    from ase import Atoms
+    from ase.io.cube import write_cube
+    from ase.units import Bohr
+
+    started = time.perf_counter()
+    atoms = Atoms("Si2", scaled_positions=[(0, 0, 0), (0.5, 0.5, 0.5)], cell=[5.4] * 3, pbc=True)
+    axis = np.arange(24) / 24
+    frac = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
+    density = np.zeros(frac.shape[:3])
+    for position in atoms.get_scaled_positions():
+        d = (frac - position + 0.5) % 1.0 - 0.5  # nearest periodic image
+        density += np.exp(-np.sum((d * 5.4) ** 2, axis=-1) / 0.5)
+    with tempfile.TemporaryDirectory(prefix="bader-compile-") as tmp:
+        tmp = Path(tmp)
+        for name, scale in (("valence.cube", 1.0), ("all_electron.cube", 2.0)):
+            with open(tmp / name, "w") as f:
+                write_cube(f, atoms, data=scale * density * Bohr**3)
+        bader_charges(tmp / "valence.cube", tmp / "all_electron.cube", [4.0, 4.0], tmp)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    print(f"baderkit kernels compiled and cached in {compile_kernels():.0f} s")
