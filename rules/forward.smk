@@ -23,16 +23,20 @@ checkpoint site_selection:
         "../scripts/site_selection.py"
 
 
+# the glass cells the forward models read: a release's structures file or the run's cells
+FORWARD_STRUCTURES = (
+    [release_file(DATASET_RELEASE, "structures")]
+    if DATASET_RELEASE
+    else [layout.structure_path(c) for c in GLASS_CELLS]
+)
+
+
 # The structure -> spectrum model of `siox-xanes spectrum`: trained on the computed sites of the
 # run's cubes (or a release's), with its errors measured by cell.
 rule forward_model:
     input:
         sites=dataset_input("sites", layout.SITE_CUBE),
-        structures=(
-            [release_file(DATASET_RELEASE, "structures")]
-            if DATASET_RELEASE
-            else [layout.structure_path(c) for c in GLASS_CELLS]
-        ),
+        structures=FORWARD_STRUCTURES,
     output:
         model=layout.FORWARD_MODEL,
         metrics=layout.FORWARD_METRICS,
@@ -50,3 +54,66 @@ rule forward_model:
         cutoffs=config["validation"]["cutoffs"],
     script:
         "../scripts/forward_model.py"
+
+
+# How well the structure -> spectrum models do on cells they never saw, and how fast each site
+# selection teaches them: both in the report (forward.evaluation; absent: neither is made).
+FORWARD_EVALUATION = FORWARD.get("evaluation")
+
+if FORWARD_EVALUATION:
+
+    rule forward_evaluation:
+        input:
+            sites=dataset_input("sites", layout.SITE_CUBE),
+            structures=FORWARD_STRUCTURES,
+        output:
+            evaluation=layout.FORWARD_EVALUATION,
+            predictions=layout.FORWARD_PREDICTIONS,
+        log:
+            "logs/forward_evaluation.log",
+        benchmark:
+            "benchmarks/forward_evaluation.tsv"
+        conda:
+            "../envs/forward.yaml"
+        threads: 2
+        resources:
+            runtime=120,
+            mem_mb=4000,
+        params:
+            cells=GLASS_CELLS,
+            descriptors=FORWARD_EVALUATION["descriptors"],
+            models=FORWARD_EVALUATION["models"],
+            ensemble=FORWARD_EVALUATION["ensemble"],
+            # the ensemble's descriptor, with its settings
+            descriptor=FORWARD["descriptor"],
+            folds=FORWARD["folds"],
+            seed=FORWARD["seed"],
+        script:
+            "../scripts/forward_evaluation.py"
+
+    rule selection_curves:
+        input:
+            sites=dataset_input("sites", layout.SITE_CUBE),
+            structures=FORWARD_STRUCTURES,
+        output:
+            curves=layout.SELECTION_CURVES,
+        log:
+            "logs/selection_curves.log",
+        benchmark:
+            "benchmarks/selection_curves.tsv"
+        conda:
+            "../envs/forward.yaml"
+        threads: 2
+        resources:
+            runtime=120,
+            mem_mb=4000,
+        params:
+            cells=GLASS_CELLS,
+            descriptor=FORWARD["descriptor"],
+            ensemble=FORWARD_EVALUATION["ensemble"],
+            fractions=FORWARD_EVALUATION["curves"]["fractions"],
+            methods=FORWARD_EVALUATION["curves"]["methods"],
+            random_repeats=FORWARD_EVALUATION["curves"]["random_repeats"],
+            seed=FORWARD["seed"],
+        script:
+            "../scripts/selection_curves.py"

@@ -3,7 +3,7 @@
 from siox_xanes.report.catalog import figure_inputs, figure_windows
 
 ABLATION = LEARNING.get("ablation", {})
-FIGURE_INPUTS = figure_inputs(ABLATION)
+FIGURE_INPUTS = figure_inputs(ABLATION, bool(FORWARD.get("evaluation")))
 
 
 report: "../report/workflow.rst"
@@ -40,6 +40,14 @@ rule reproduction_report:
         **(
             {"release": release_file(DATASET_RELEASE, "provenance")}
             if DATASET_RELEASE
+            else {}
+        ),
+        **(
+            {
+                "forward_evaluation": layout.FORWARD_EVALUATION,
+                "selection_curves": layout.SELECTION_CURVES,
+            }
+            if FORWARD.get("evaluation")
             else {}
         ),
         paper=repository_file("reference/paper_numbers.yaml"),

@@ -3,32 +3,25 @@
 import numpy as np
 import xarray as xr
 
-from siox_xanes.forward.descriptors import DescriptorSettings, describe
+from siox_xanes.forward.descriptors import DescriptorSettings, describe_sites
 from siox_xanes.forward.spectrum import save_bundle, train_forward
-from siox_xanes.io import read_structure, write_json
+from siox_xanes.io import write_json
 from siox_xanes.joblog import start
-from siox_xanes.release.publish import read_structures
+from siox_xanes.release.publish import read_structures_of
 
 log = start(snakemake)
 params = snakemake.params
-paths = list(snakemake.input.structures)
-# a release holds every cell in one file; a run has one file per cell, in GLASS_CELLS order
-structures = (read_structures(paths[0]) if len(paths) == 1 and paths[0].endswith(".xz")
-              else {cell: read_structure(p) for cell, p in zip(params.cells, paths)})
+structures = read_structures_of(list(snakemake.input.structures), params.cells)
 with xr.open_dataset(snakemake.input.sites) as cube:
     sites = cube[["mu_norm", "n_o_neighbours", "n_si_neighbours"]].load()
     # which xspectra meshes made the training spectra (v2 predates the record: Gamma only)
     meshes = (sorted({"x".join(map(str, k)) for k in cube["xspectra_kpoints"].values.tolist()})
               if "xspectra_kpoints" in cube else ["1x1x1 (not recorded)"])
 cells = sites["cell"].values.astype(str)
-atom_index = sites["atom_index"].values
 settings = DescriptorSettings.from_block(params.descriptor)
-rows = np.vstack([describe(structures[c], settings, sites=atom_index[cells == c], source=c)
-                  for c in dict.fromkeys(cells)])
-order = np.concatenate([np.flatnonzero(cells == c) for c in dict.fromkeys(cells)])
-spectra = sites["mu_norm"].values[order]
-shells = np.column_stack([sites["n_o_neighbours"].values, sites["n_si_neighbours"].values])[order]
-bundle = train_forward(rows, spectra, cells[order], shells, sites["energy"].values, settings, params.cutoffs,
+rows = describe_sites(structures, cells, sites["atom_index"].values, settings)
+shells = np.column_stack([sites["n_o_neighbours"].values, sites["n_si_neighbours"].values])
+bundle = train_forward(rows, sites["mu_norm"].values, cells, shells, sites["energy"].values, settings, params.cutoffs,
                        compression=params.compression, n_folds=params.folds, confidence=params.confidence,
                        seed=params.seed, provenance={"sites": str(snakemake.input.sites),
                                                      "xspectra_kpoints": meshes})

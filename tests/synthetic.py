@@ -32,3 +32,19 @@ def write_xdi(path, energy, mu, element="Si", edge="K", unit="eV"):
     lines += [f"{e:.4f} {m:.7g}" for e, m in zip(energy, mu)]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def synthetic_forward_problem(n_cells=18, per_cell=8, seed=0):
+    """SYNTHETIC TEST FIXTURE: descriptor rows (the site's class one-hot, then five other columns),
+    spectra made of a white line placed by the class and a second peak whose height follows one
+    of the other columns (what no class mean can know), cells and their compositions."""
+    rng = np.random.default_rng(seed)
+    n = n_cells * per_cell
+    cells = np.repeat([f"x{(k % 9) * 0.25:.2f}_seed{k // 9 + 1}" for k in range(n_cells)], per_cell)
+    x = np.array([float(c[1:5]) for c in cells])
+    classes = np.clip(np.round(2 * x + rng.normal(0, 0.6, n)), 0, 4).astype(int)
+    rows = np.column_stack([np.eye(5)[classes], rng.normal(0, 1, (n, 5))])
+    centre = 1840 + 1.5 * classes
+    spectra = (np.exp(-((GRID[None] - centre[:, None]) ** 2) / 4.0)
+               + (0.5 + 0.2 * rows[:, 5])[:, None] * np.exp(-((GRID[None] - 1860) ** 2) / 9.0))
+    return rows, spectra, classes, cells, x, GRID

@@ -5,6 +5,7 @@ import pytest
 from ase.build import bulk
 
 from conftest import ROOT
+from synthetic import synthetic_forward_problem
 
 from siox_xanes.forward.descriptors import (
     Compressor,
@@ -219,3 +220,68 @@ def test_spectrum_command_writes_averages_with_bands_and_refuses_by_name(tmp_pat
     assert main(["spectrum", str(files[0]), "-o", str(tmp_path / "nc"), "--format", "netcdf"]) == 0
     with xr.open_dataset(tmp_path / "nc/x1.00_seed2.nc") as ds:
         assert ds["site_mu_norm"].shape == (16, ds.sizes["energy"]) and ds.attrs["flags"] == ""
+
+
+def test_forward_models_are_judged_on_unseen_cells_beside_the_class_mean():
+    from siox_xanes.forward.evaluation import evaluate_models, split_folds
+    from siox_xanes.forward.models import SpectrumEnsemble
+
+    rows, spectra, classes, cells, x, energy = synthetic_forward_problem()
+    loco = split_folds("leave_one_composition_out", cells, x, 5, 0)
+    by_cell = split_folds("by_cell", cells, x, 5, 0)
+    assert len(loco) == 9 and len(by_cell) == 5
+    for folds in (loco, by_cell):  # every site held out once, no cell on both sides of a fold
+        assert sorted(np.concatenate(folds)) == list(range(len(cells)))
+        assert all(not set(cells[f]) & set(np.delete(cells, f)) for f in folds)
+    table, best = evaluate_models({"toy": rows, "class_only": rows[:, :5]}, spectra, classes, cells, x, energy,
+                                  ["ridge_raw", "ridge_pca"], SpectrumEnsemble(), 5, 0, "toy")
+    assert set(table) == {"by_cell", "leave_one_composition_out"}
+    ridge = table["by_cell"]["toy/ridge_raw"]
+    # the second peak follows a descriptor column the class mean cannot see: ridge beats it ...
+    assert ridge["ratio_to_baseline"] < 0.5
+    # ... and a descriptor that holds the class alone learns the class mean, nothing more
+    assert 0.9 < table["by_cell"]["class_only/ridge_raw"]["ratio_to_baseline"] < 1.1
+    assert set(ridge["by_composition"]) == {f"{v:.2f}" for v in np.unique(x)}
+    assert sum(r["n"] for r in ridge["by_class"].values()) == len(cells)
+    assert best["model"].startswith("toy/") and best["prediction"].shape == spectra.shape
+    assert np.isnan(best["spread"]).all()  # ridge: no spread
+
+
+def test_the_network_ensemble_learns_beyond_the_class_mean_and_gives_a_spread():
+    from siox_xanes.forward.models import SpectrumEnsemble, class_mean_baseline, spectral_rmse
+
+    rows, spectra, classes, cells, x, energy = synthetic_forward_problem()
+    test = np.isin(cells, np.unique(cells)[::4])
+    ensemble = SpectrumEnsemble(members=2, hidden=(32,), learning_rate=1e-2, max_epochs=100, patience=20)
+    mean, spread = ensemble.fit(rows[~test], spectra[~test]).predict_with_spread(rows[test])
+    baseline = class_mean_baseline(classes[~test], spectra[~test], classes[test])
+    assert spectral_rmse(spectra[test], mean).mean() < 0.5 * spectral_rmse(spectra[test], baseline).mean()
+    assert spread.shape == mean.shape and np.isfinite(spread).all() and spread.mean() > 0  # members differ
+    with pytest.raises(ValueError, match="at least 2 members"):
+        SpectrumEnsemble(members=1).fit(rows, spectra)
+
+
+def test_selection_curves_are_nested_and_committee_asks_the_ensemble():
+    from siox_xanes.forward.evaluation import selection_curves, selection_orders
+    from siox_xanes.forward.models import SpectrumEnsemble
+
+    rows, spectra, classes, cells, x, energy = synthetic_forward_problem()
+    features = Compressor(0.999).fit(rows).transform(rows)
+    fractions = [0.2, 0.4, 0.6]
+    counts = [int(np.ceil(f * len(cells))) for f in fractions]
+    ensemble = SpectrumEnsemble(members=2, hidden=(16,), max_epochs=30, patience=10)
+    orders = selection_orders(features, spectra, cells, counts, ["uncertainty_reduction", "committee", "random"], 3, 0,
+                              ensemble)
+    assert len(orders["random"]) == 3 and len(orders["committee"]) == 1
+    n_cells = len(set(cells))
+    for method, method_orders in orders.items():
+        for order in method_orders:
+            assert len(set(order.tolist())) == len(order) >= counts[-1]
+            assert len(set(cells[order[:n_cells]])) == n_cells, method  # every cell's first site at the head
+    curves = selection_curves(features, spectra, classes, cells, fractions, orders)
+    for method, curve in curves.items():
+        assert [curve[f"{f:g}"]["computed"] for f in fractions] == counts
+        assert curve["0.6"]["rmse_not_computed"] < curve["0.2"]["rmse_not_computed"] * 1.05, method
+    assert curves["random"]["0.2"]["rmse_spread"] > 0  # three orders, three answers
+    with pytest.raises(ValueError, match="expected some of"):
+        selection_orders(features, spectra, cells, counts, ["clairvoyant"], 1, 0, ensemble)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from siox_xanes.layout import VALENCE_ELECTRONS
 from siox_xanes.spectra.calc import (ENVIRONMENT_DATASETS, Launch, ScfSettings, SpectrumSettings, core_hole_site,
                                      ground_state)
 from siox_xanes.spectra.pseudopotentials import core_excitation_transferability, generate_dataset, ultrasoft_environment
@@ -130,7 +131,7 @@ def test_quartz_edge_above_silicon_and_bader_signs(xanes_cfg, computed, tmp_path
     assert 3.0 < q_peak - s_peak < 10.0  # experiment: about 6 eV
     assert q_onset - s_onset > 2.0  # the Delta-SCF edge itself moves up in SiO2
 
-    zval = {"Si": 4.0, "O": 6.0}
+    zval = VALENCE_ELECTRONS
     charges = bader_charges(q_dir / "alpha_quartz_val.cube", q_dir / "alpha_quartz_ae.cube",
                             [zval[s] for s in q_atoms.get_chemical_symbols()], tmp_path)
     si = np.array(q_atoms.get_chemical_symbols()) == "Si"

@@ -18,14 +18,16 @@ from siox_xanes.learning.training import window_mask
 GRID = np.linspace(1830, 1880, 256)
 LEARNING = yaml.safe_load((ROOT / "config.yaml").read_text())["learning"]
 WINDOWS, ABLATION = LEARNING["windows"], LEARNING["ablation"]
-FIGURE_INPUTS = figure_inputs(ABLATION)
+FIGURE_INPUTS = figure_inputs(ABLATION, forward_evaluation=True)
 
 
 def test_every_catalogued_figure_has_a_drawing_function():
     assert set(FIGURE_INPUTS) == set(FIGURES)
-    # without ablation groups the ablation figures are not made
+    # without ablation groups the ablation figures are not made, without forward.evaluation the
+    # forward models' figures
     assert set(figure_inputs({})) == set(FIGURES) - {"fig5_window_parity", "fig6_window_rdf_rmse",
-                                                      "figS5_bands_valence", "figS6_bands_rdf"}
+                                                      "figS5_bands_valence", "figS6_bands_rdf",
+                                                      "fig11_forward_spectra", "forward_models", "selection_curves"}
     # windows come from the config, not from a fixed list
     assert figure_inputs({"sub_windows": ["u", "v"]})["fig5_window_parity"] == ["valence_u", "valence_v", "valence_full"]
 
@@ -42,6 +44,38 @@ def test_sub_windows_partition_the_grid_with_edges_included():
     assert low.sum() == high.sum() == 128 and not (low & high).any()
     with pytest.raises(ValueError, match="at least 2"):
         window_mask(GRID, [1900.0, 1910.0])
+
+
+FORWARD_KEYS = ("forward_evaluation", "forward_predictions", "selection_curves")
+
+
+def write_forward_fixture(root):
+    """The forward models' outputs, made by the evaluation code itself on a SYNTHETIC TEST FIXTURE."""
+    from synthetic import synthetic_forward_problem
+
+    from siox_xanes.forward.descriptors import Compressor
+    from siox_xanes.forward.evaluation import evaluate_models, selection_curves, selection_orders
+    from siox_xanes.forward.models import SpectrumEnsemble
+
+    if (root / input_path("selection_curves")).exists():
+        return
+    rows, spectra, classes, cells, x, energy = synthetic_forward_problem()
+    ensemble = SpectrumEnsemble(members=2, hidden=(16,), max_epochs=20, patience=5)
+    table, best = evaluate_models({"soap": rows}, spectra, classes, cells, x, energy, ["ridge_raw", "ensemble"],
+                                  ensemble, 3, 0, "soap")
+    for key in FORWARD_KEYS:
+        (root / input_path(key)).parent.mkdir(parents=True, exist_ok=True)
+    (root / input_path("forward_evaluation")).write_text(json.dumps(
+        {"n_sites": len(cells), "n_cells": len(set(cells)), "splits": table, "best_by_cell": best["model"]}))
+    xr.Dataset({"mu_norm": (("site", "energy"), spectra), "n_o_neighbours": ("site", classes),
+                "prediction": (("site", "energy"), best["prediction"]), "spread": (("site", "energy"), best["spread"])},
+               coords={"energy": energy}, attrs={"model": best["model"], "split": "by_cell"}
+               ).to_netcdf(root / input_path("forward_predictions"))
+    features = Compressor().fit(rows).transform(rows)
+    orders = selection_orders(features, spectra, cells, [15, 44], ["uncertainty_reduction", "random"], 2, 0, ensemble)
+    (root / input_path("selection_curves")).write_text(json.dumps(
+        {"descriptor": {"kind": "soap"}, "random_repeats": 2,
+         "curves": selection_curves(features, spectra, classes, cells, [0.1, 0.3], orders)}))
 
 
 def write_fixture(root):
@@ -85,6 +119,8 @@ def write_fixture(root):
                     for kind in ("shift_eV", "broadening_eV", "noise", "norm_jitter_eV") for v in (0.0, 0.5, 1.0)
                     for m in ("plain", "augmented")]
             pd.DataFrame(rows).replace("plain", "without_augmentation").to_csv(path, index=False)
+        elif key in FORWARD_KEYS:
+            write_forward_fixture(root)
         elif key == "baseline_full":
             q = rng.random(n) * 3
             path.write_text(json.dumps({"truth": q.tolist(), "prediction": (q + 0.3 * rng.random(n)).tolist(),

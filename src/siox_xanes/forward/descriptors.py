@@ -98,6 +98,20 @@ def describe(atoms, settings: DescriptorSettings, sites=None, source: str = "str
     return snap(atoms, settings, quadratic=settings.kind == "qsnap")[sites]
 
 
+def describe_sites(structures: dict, cells, atom_index, settings: DescriptorSettings) -> np.ndarray:
+    """Descriptor rows of the sites of a cube (``cells``, ``atom_index`` per site), in its order;
+    ``structures``: cell -> ASE atoms."""
+    cells, atom_index = np.asarray(cells).astype(str), np.asarray(atom_index, dtype=int)
+    rows = None
+    for cell in dict.fromkeys(cells):
+        where = np.flatnonzero(cells == cell)
+        part = describe(structures[cell], settings, sites=atom_index[where], source=cell)
+        if rows is None:
+            rows = np.zeros((len(cells), part.shape[1]))
+        rows[where] = part
+    return rows if rows is not None else np.zeros((0, n_features(settings)))
+
+
 def n_features(settings: DescriptorSettings) -> int:
     if settings.kind == "soap":
         return _soap(settings).get_number_of_features()

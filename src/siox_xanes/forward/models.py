@@ -5,6 +5,11 @@ its PCA scores (99.9 % of the variance) or NMF weights (non-negative basis, seed
 components), and decodes the prediction back onto the energy grid. The ridge strength is
 chosen by generalised cross-validation over a grid (scikit-learn's RidgeCV).
 
+``SpectrumEnsemble``: beyond the seed, fully connected networks (``learning.nets``) from the
+descriptors to the spectrum, each member with its own seed and early-stopping fold; their mean is
+the prediction and their spread a per-energy uncertainty (and the committee of
+``selection.committee_order``).
+
 ``class_mean_baseline``: the mean training spectrum of the site's first-shell O count, the bar
 a forward model must clear to have learned anything beyond the first shell.
 """
@@ -66,6 +71,44 @@ class SpectrumRidge:
         if self.compression == "pca":
             return self._codec.inverse_transform(coded)
         return np.clip(coded, 0.0, None) @ self._codec.components_
+
+
+@dataclass
+class SpectrumEnsemble:
+    members: int = 5
+    hidden: tuple = (256, 256)
+    learning_rate: float = 1e-3
+    max_epochs: int = 400
+    patience: int = 30
+    weight_decay: float = 1e-4
+    seed: int = 0
+    _nets: list = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_block(cls, block: dict, seed: int = 0) -> "SpectrumEnsemble":
+        """``forward.evaluation.ensemble`` of the config."""
+        return cls(members=int(block["members"]), hidden=tuple(int(h) for h in block["hidden"]),
+                   learning_rate=float(block["learning_rate"]), max_epochs=int(block["max_epochs"]),
+                   patience=int(block["patience"]), weight_decay=float(block["weight_decay"]), seed=int(seed))
+
+    def fit(self, features: np.ndarray, spectra: np.ndarray) -> "SpectrumEnsemble":
+        from ..learning.nets import NetConfig, fit
+
+        if self.members < 2:
+            raise ValueError(f"an ensemble needs at least 2 members for a spread, got {self.members}")
+        config = NetConfig(hidden=list(self.hidden), activation="relu", learning_rate=self.learning_rate,
+                           batch_size=64, max_epochs=self.max_epochs, patience=self.patience,
+                           validation_fraction=0.1, weight_decay=self.weight_decay)
+        self._nets = [fit(features, spectra, config, seed=self.seed + 1000 * m) for m in range(self.members)]
+        return self
+
+    def predict_with_spread(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation over the members, per site and energy."""
+        stack = np.array([net.predict(np.asarray(features, dtype=float)) for net in self._nets])
+        return stack.mean(axis=0), stack.std(axis=0)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.predict_with_spread(features)[0]
 
 
 def class_mean_baseline(train_classes, train_spectra, test_classes) -> np.ndarray:

@@ -9,8 +9,9 @@ a larger selection adds sites and never swaps one out (nested).
   of a Bayesian ridge model over *all* sites, chosen greedily.
 - ``farthest_point``: each next site the one farthest from those chosen (max-min distance).
 - ``random``: a seeded permutation, the baseline the others must beat.
-- ``committee``: (in ``models``) the ensemble's disagreement, which needs spectra of the
-  sites chosen so far.
+- ``committee_order``: the disagreement of a network ensemble (``models.SpectrumEnsemble``)
+  trained on the spectra of the sites chosen so far; it needs those spectra, so it ranks sites for
+  learning curves and for extending a run that has computed sites, not before any DFT.
 """
 
 from __future__ import annotations
@@ -81,6 +82,27 @@ def random_order(n_rows: int, seed: int, first: list[int] | None = None) -> np.n
     return np.asarray(head + [int(i) for i in rest if i not in set(head)])
 
 
+def committee_order(features: np.ndarray, spectra: np.ndarray, counts: list[int], ensemble,
+                    first: list[int]) -> np.ndarray:
+    """Rows in the order a committee picks them: ``first`` (the sites computed at the start), then,
+    for each count of ``counts`` in turn, the ensemble (a ``SpectrumEnsemble``, refitted on the
+    spectra of the rows chosen so far) adds the rows where its members disagree most (spread
+    averaged over energy) up to that count. Nested: each step only appends."""
+    from dataclasses import replace
+
+    x, y = np.asarray(features, dtype=float), np.asarray(spectra, dtype=float)
+    order = [int(i) for i in first]
+    for step, count in enumerate(sorted(counts)):
+        count = min(int(count), len(x))
+        if count <= len(order):
+            continue
+        rest = np.setdiff1d(np.arange(len(x)), order)
+        fitted = replace(ensemble, seed=ensemble.seed + step).fit(x[order], y[order])
+        spread = fitted.predict_with_spread(x[rest])[1].mean(axis=1)
+        order += [int(i) for i in rest[np.argsort(-spread, kind="stable")][: count - len(order)]]
+    return np.asarray(order)
+
+
 def order_sites(features: np.ndarray, method: str, seed: int = 0, ridge: float = 1.0,
                 first: list[int] | None = None) -> np.ndarray:
     if method == "uncertainty_reduction":
@@ -106,12 +128,17 @@ def order_candidate_sites(structures: dict, candidates: dict[str, list[int]], se
                       for cell in sorted(candidates)])
     features = Compressor().fit(rows).transform(rows)
     order = order_sites(features, method, seed=seed, ridge=ridge)
-    # every cell's best site first, then the rest ordered given those: any amount of at least
-    # one site per cell represents every cell (its averaged spectrum, its system row)
+    order = order_sites(features, method, seed=seed, ridge=ridge,
+                        first=per_cell_first(order, [cell for cell, _ in pairs]))
+    return [pairs[i] for i in order]
+
+
+def per_cell_first(order, cells) -> list[int]:
+    """The first row of each cell in ``order``: put at the head of a selection, any amount of at
+    least one site per cell represents every cell (its averaged spectrum, its system row)."""
     head, seen = [], set()
     for i in order:
-        if pairs[i][0] not in seen:
-            seen.add(pairs[i][0])
+        if cells[i] not in seen:
+            seen.add(cells[i])
             head.append(int(i))
-    order = order_sites(features, method, seed=seed, ridge=ridge, first=head)
-    return [pairs[i] for i in order]
+    return head

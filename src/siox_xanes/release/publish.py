@@ -146,6 +146,18 @@ def read_structures(path: str | Path) -> dict:
     return {str(a.info["cell"]): a for a in frames}
 
 
+def read_structures_of(paths: list[str], cells: list[str]) -> dict:
+    """The glass cells a rule reads, by name: a release's structures file (one path ending in .xz)
+    or a run's files, one per cell in the order of ``cells``."""
+    from ..io import read_structure
+
+    if len(paths) == 1 and str(paths[0]).endswith(".xz"):
+        return read_structures(paths[0])
+    if len(paths) != len(cells):
+        raise ValueError(f"{len(paths)} structure files for {len(cells)} cells")
+    return {cell: read_structure(p) for cell, p in zip(cells, paths)}
+
+
 def git_state(repository: str | Path, exclude=()) -> dict:
     """Commit of the workflow that made the release, and whether its files differed from it.
 

@@ -4,8 +4,9 @@ is built from this; the drawing code is in ``figures.py``).
 Input keys: ``structures`` (one quenched cell per composition, or a release's
 structures file), ``sites`` and ``systems`` (the cubes), ``averaged`` (averaged-spectra predictions of
 the full window), ``baseline_full``, ``robustness`` (the predictor's robustness
-curves), ``curve_{target}`` (learning curves) and ``{target}_{window}`` (test
-predictions).
+curves), ``curve_{target}`` (learning curves), ``{target}_{window}`` (test
+predictions) and the forward models' ``forward_evaluation``, ``forward_predictions``
+and ``selection_curves``.
 The window-ablation figures follow ``learning.ablation`` of the config: its
 ``sub_windows`` (Figs. 5, 6) and ``bands`` (Figs. S5, S6); a config without them
 makes those figures not at all.
@@ -18,8 +19,9 @@ from .. import layout
 FULL = layout.FULL_WINDOW
 
 
-def figure_inputs(ablation: dict) -> dict[str, list[str]]:
-    """Figure name -> input keys, for the configured ablation groups."""
+def figure_inputs(ablation: dict, forward_evaluation: bool = False) -> dict[str, list[str]]:
+    """Figure name -> input keys, for the configured ablation groups (and the forward models'
+    figures when the config evaluates them: ``forward.evaluation``)."""
     subs = list(ablation.get("sub_windows", []))
     bands = list(ablation.get("bands", []))
     figures = {
@@ -34,6 +36,10 @@ def figure_inputs(ablation: dict) -> dict[str, list[str]]:
         "predictor_robustness": ["robustness"],  # beyond the paper: measured-spectrum predictor
         "learning_curves": ["curve_valence", "curve_rdf"],  # beyond the paper: test RMSE vs training-set size
     }
+    if forward_evaluation:  # beyond the paper: seed 002's structure -> spectrum models
+        figures["fig11_forward_spectra"] = ["forward_predictions"]
+        figures["forward_models"] = ["forward_evaluation"]
+        figures["selection_curves"] = ["selection_curves"]
     if subs:
         figures["fig5_window_parity"] = [f"valence_{w}" for w in [*subs, FULL]]
         figures["fig6_window_rdf_rmse"] = [f"rdf_{w}" for w in [*subs, FULL]]
@@ -47,7 +53,7 @@ def figure_windows(name: str, ablation: dict) -> list[str]:
     """The energy windows figure ``name`` shows (their bounds are its params, so that editing one
     window redraws only the figures that show it): those of its inputs, and the sub-windows that
     Fig. 2 shades."""
-    keys = figure_inputs(ablation)[name]
+    keys = figure_inputs(ablation, forward_evaluation=True).get(name, [])
     shown = [key.split("_", 1)[1] for key in keys if key.split("_", 1)[0] in layout.TARGETS]
     if name == "fig2_spectra":
         shown += list(ablation.get("sub_windows", []))
@@ -71,6 +77,10 @@ def input_path(key: str, structure_paths: list[str] | None = None) -> str | list
         return layout.SPLIT_LEARNING_CURVE.format(target=key.removeprefix("curve_"))
     if key == "robustness":
         return layout.PREDICTOR_ROBUSTNESS
+    forward = {"forward_evaluation": layout.FORWARD_EVALUATION, "forward_predictions": layout.FORWARD_PREDICTIONS,
+               "selection_curves": layout.SELECTION_CURVES}
+    if key in forward:
+        return forward[key]
     if key == "averaged":
         return layout.AVERAGED_PREDICTIONS.format(window=FULL)
     if key == f"baseline_{FULL}":

@@ -320,6 +320,80 @@ def learning_curves(inp, png, pdf, windows, ablation):
     save_figure(fig, png, pdf)
 
 
+def fig11_forward_spectra(inp, png, pdf, windows, ablation):
+    """Seed 002's Fig. 11: per valence class, the best and the worst predicted site (by-cell
+    out-of-fold prediction of the best model) beside its DFT spectrum, with the ensemble's band."""
+    ds = _load(inp["forward_predictions"])
+    energy, truth, pred = ds["energy"].values, ds["mu_norm"].values, ds["prediction"].values
+    spread, cls = ds["spread"].values, ds["n_o_neighbours"].values
+    error = per_row_rmse(truth, pred)
+    classes = np.unique(cls)
+    fig, axes = plt.subplots(2, len(classes), figsize=(2.4 * len(classes), 4.2), sharex=True, squeeze=False)
+    for col, c in enumerate(classes):
+        rows = np.flatnonzero(cls == c)
+        for row, (label, i) in enumerate((("best", rows[np.argmin(error[rows])]), ("worst", rows[np.argmax(error[rows])]))):
+            ax = axes[row, col]
+            ax.plot(energy, truth[i], "k-", lw=1, label="DFT")
+            ax.plot(energy, pred[i], "-", color=CLASS_COLOURS[int(c) % 5], lw=1, label=ds.attrs.get("model", "model"))
+            if np.isfinite(spread[i]).all():
+                ax.fill_between(energy, pred[i] - spread[i], pred[i] + spread[i], color=CLASS_COLOURS[int(c) % 5], alpha=0.25, lw=0)
+            ax.set_title(f"Si{int(c)}+ {label}: RMSE {error[i]:.3f}", fontsize=7)
+            ax.tick_params(labelsize=6)
+    axes[0, 0].legend(fontsize=6)
+    axes[-1, len(classes) // 2].set_xlabel("energy (eV)")
+    fig.suptitle(f"held-out cells: {ds.attrs.get('model', '')}, {ds.attrs.get('split', '')}", fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def forward_models(inp, png, pdf, windows, ablation):
+    """Spectral RMSE per composition of every descriptor/model under both splits, beside the
+    class-mean baseline."""
+    ev = json.loads(open(inp["forward_evaluation"]).read())
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    for ax, split in zip(axes, ("by_cell", "leave_one_composition_out")):
+        models = ev["splits"].get(split, {})
+        for key, row in models.items():
+            xs = [float(x) for x in row["by_composition"]]
+            ax.plot(xs, [r["rmse"] for r in row["by_composition"].values()], "o-", ms=3, lw=1,
+                    label=key + (" (best)" if key == ev["best_by_cell"] else ""))
+        if models:
+            first = next(iter(models.values()))
+            ax.plot([float(x) for x in first["by_composition"]], [r["baseline_rmse"] for r in first["by_composition"].values()],
+                    "k--", lw=1.5, label="class-mean baseline")
+        ax.set_xlabel("x in SiOx")
+        ax.set_title(split.replace("_", " "), fontsize=8)
+    axes[0].set_ylabel("spectral RMSE (mu_norm)")
+    axes[1].legend(fontsize=5, ncol=2)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def selection_curves(inp, png, pdf, windows, ablation):
+    """RMSE on the sites not computed, and the worst cell's averaged-spectrum deviation, against
+    the fraction computed, per selection method (random: mean ± std)."""
+    data = json.loads(open(inp["selection_curves"]).read())
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    for method, curve in data["curves"].items():
+        f = np.array([float(k) for k in curve]) * 100
+        rows = list(curve.values())
+        for ax, key, spread in ((axes[0], "rmse_not_computed", "rmse_spread"),
+                                (axes[1], "averaged_max_deviation_pct", "averaged_max_deviation_pct_spread")):
+            y, e = np.array([r[key] for r in rows]), np.array([r[spread] for r in rows])
+            ax.plot(f, y, "o-", ms=3, label=method)
+            if e.any():
+                ax.fill_between(f, y - e, y + e, alpha=0.2, lw=0)
+    axes[0].plot(f, [r["baseline_rmse"] for r in rows], "k--", lw=1, label="class-mean baseline")
+    axes[0].set_ylabel("RMSE, sites not computed")
+    axes[1].axhline(2.0, color="0.5", ls=":", lw=1)
+    axes[1].set_ylabel("worst cell's averaged spectrum (% of peak)")
+    for ax in axes:
+        ax.set_xlabel("sites computed (%)")
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
 # Figure name -> drawing function; the inputs of each are in catalog.figure_inputs.
 FIGURES = {
     "fig1_structures": fig1_structures,
@@ -336,4 +410,7 @@ FIGURES = {
     "figS6_bands_rdf": figS6_bands_rdf,
     "predictor_robustness": predictor_robustness,
     "learning_curves": learning_curves,
+    "fig11_forward_spectra": fig11_forward_spectra,
+    "forward_models": forward_models,
+    "selection_curves": selection_curves,
 }

@@ -312,6 +312,8 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         lines += ["", *learning_curve_section(ctx["curves"], paper["dataset"]["split"]["train_val"])]
     if ctx.get("predictor"):
         lines += ["", *predictor_section(ctx["predictor"])]
+    if ctx.get("forward"):
+        lines += ["", *forward_section(ctx["forward"]["evaluation"], ctx["forward"]["curves"])]
     lines += ["", "## Figures", ""] + [f"- `{f}`" for f in figures]
     return "\n".join(lines) + "\n"
 
@@ -387,4 +389,56 @@ def learning_curve_section(curves: dict, paper_train: int) -> list[str]:
              f"Test RMSE on a fixed by-cell test part against the training sites (the paper trains on {paper_train}).", "",
              "| training sites | valence RMSE (e) | RDF RMSE |", "| ---: | ---: | ---: |"]
     lines += [f"| {n} | {cell('valence', n)} | {cell('rdf', n)} |" for n in sizes]
+    return lines
+
+
+FORWARD_SPLITS = {"by_cell": "by cell", "leave_one_composition_out": "leave one composition out"}
+
+
+def forward_section(evaluation: dict, curves: dict) -> list[str]:
+    """Beyond the paper (seed 002): structure -> spectrum models on unseen cells beside the class-mean
+    baseline, per composition, and the learning curves of the site selections."""
+    best = evaluation["best_by_cell"]
+    lines = ["## Structure → spectrum models (seed 002, beyond the paper)", "",
+             f"{evaluation['n_sites']} sites of {evaluation['n_cells']} cells; spectral RMSE of `mu_norm` on cells "
+             "held out (by cell: folds of whole cells; leave one composition out), each beside the class-mean "
+             "baseline (mean training spectrum of the site's first-shell O count; ratio < 1: the model learned "
+             "more than the first shell).", "",
+             "| descriptor / model | " + " | ".join(f"{v}: RMSE (baseline, ratio)" for v in FORWARD_SPLITS.values())
+             + " | peak position, median abs. (eV) |", "| --- | " + "--- | " * len(FORWARD_SPLITS) + "---: |"]
+    for key, row in evaluation["splits"]["by_cell"].items():
+        cells = []
+        for split in FORWARD_SPLITS:
+            r = evaluation["splits"].get(split, {}).get(key)
+            cells.append(f"{r['rmse']:.4f} ({r['baseline_rmse']:.4f}, {r['ratio_to_baseline']:.2f})" if r else "—")
+        mark = " **(best)**" if key == best else ""
+        lines.append(f"| {key}{mark} | " + " | ".join(cells) + f" | {row['peak_position_error_eV']['median_abs']:.2f} |")
+    by_cell = evaluation["splits"]["by_cell"][best]
+    loco = evaluation["splits"].get("leave_one_composition_out", {}).get(best)
+    lines += ["", f"Per composition, {best} (RMSE / class-mean baseline):", "",
+              "| x | sites | by cell | leave one composition out |", "| --- | ---: | --- | --- |"]
+    for x, r in by_cell["by_composition"].items():
+        other = loco["by_composition"].get(x) if loco else None
+        lines.append(f"| {x} | {r['n']} | {r['rmse']:.4f} / {r['baseline_rmse']:.4f} | "
+                     + (f"{other['rmse']:.4f} / {other['baseline_rmse']:.4f}" if other else "—") + " |")
+    lines += ["", f"Per valence class (by cell, {best}): " + ", ".join(
+        f"Si{c}+ {r['rmse']:.4f} vs {r['baseline_rmse']:.4f} (n {r['n']})" for c, r in by_cell["by_class"].items()) + ".",
+        "", f"Best and worst predicted site per class: `{FIGURE.format(fig='fig11_forward_spectra')}`; "
+            f"per composition: `{FIGURE.format(fig='forward_models')}`."]
+    methods = list(curves["curves"])
+    fractions = list(curves["curves"][methods[0]])
+    lines += ["", "### Which sites to compute: learning curves", "",
+              f"The first fraction of each selection's order computed, a ridge model on {curves['descriptor']['kind']} "
+              "fills in the rest; RMSE on the sites not computed (random: mean ± std over "
+              f"{curves['random_repeats']} orders), and in brackets the largest deviation of a cell's averaged "
+              "spectrum (computed + predicted sites) from its all-DFT one, % of its peak.", "",
+              "| computed | " + " | ".join(methods) + " | class-mean baseline |",
+              "| ---: | " + "--- | " * len(methods) + "---: |"]
+    for f in fractions:
+        row = [curves["curves"][m][f] for m in methods]
+        text = [f"{r['rmse_not_computed']:.4f}" + (f" ± {r['rmse_spread']:.4f}" if r["rmse_spread"] > 0 else "")
+                + f" ({r['averaged_max_deviation_pct']:.1f} %)" for r in row]
+        lines.append(f"| {100 * float(f):.0f} % ({row[0]['computed']}) | " + " | ".join(text)
+                     + f" | {row[0]['baseline_rmse']:.4f} |")
+    lines += ["", f"Figure: `{FIGURE.format(fig='selection_curves')}`."]
     return lines
