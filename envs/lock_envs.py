@@ -69,9 +69,9 @@ ENVIRONMENTS = {
         ["xraylarch", "silx", "fabio"],
     ),
     "forward": (
-        "Structure -> spectrum: site descriptors (dscribe SOAP/ACSF, LAMMPS SNAP), site selection, forward models.",
+        "Structure -> spectrum: site descriptors (dscribe SOAP/ACSF, LAMMPS SNAP), site selection, forward models (ridge, network ensembles).",
         [],
-        ["numpy", "scipy", "pandas", "xarray", "netCDF4", "ase", "dscribe", "lammps", "mpich", "scikit-learn"],
+        ["numpy", "scipy", "pandas", "xarray", "netCDF4", "ase", "dscribe", "lammps", "mpich", "scikit-learn", "torch"],
         [],
     ),
     "ml": (

@@ -227,3 +227,47 @@ def test_settings_dataclasses_hold_exactly_the_keys_results_depend_on():
 
     assert {f.name for f in fields(ScfSettings)} == set(layout.SCF_KEYS)
     assert {f.name for f in fields(SpectrumSettings)} == set(layout.XSPECTRA_KEYS)
+
+
+def test_pdos_inputs_and_parsers_on_a_recorded_nscf_run(tmp_path):
+    """spectra/pdos.py against a real non-self-consistent pw.x run (alpha-quartz, 2x2x2, 54 bands,
+    fixed occupations) and files laid out as projwfc.x writes them."""
+    from siox_xanes.spectra.pdos import (PdosSettings, empty_bands_for, highest_band_eV, highest_occupied_eV,
+                                         local_gap, nscf_input, projwfc_input, read_atom_pdos)
+    from siox_xanes.spectra.references import reference_crystal
+
+    out = (DATA / "pw_nscf_alpha_quartz.out").read_text()
+    assert highest_occupied_eV(out) == (3.1617, 7.7322)
+    reach = highest_band_eV(out) - 3.1617
+    assert 15.0 < reach < 40.0  # the 54 bands reach beyond the grid's +15 eV at every k point
+    with pytest.raises(ValueError, match="highest occupied level"):
+        highest_occupied_eV(out.replace("highest occupied, lowest unoccupied level", "the Fermi energy"))
+
+    atoms = reference_crystal("alpha_quartz")
+    assert empty_bands_for(atoms, 15.0) > 24  # 48 valence electrons: 24 occupied bands and more
+    scf = pw_input(atoms, prefix="gs", outdir="./out", pseudo_dir="/p", datasets={"Si": "Si.UPF", "O": "O.UPF"},
+                   ecutwfc=20, ecutrho=100)
+    nscf = nscf_input(scf, 54, (3, 3, 3))
+    assert "calculation = 'nscf'" in nscf and "occupations = 'fixed'" in nscf and "nbnd = 54" in nscf
+    assert "smearing" not in nscf and "K_POINTS automatic\n  3 3 3 0 0 0" in nscf
+    proj = projwfc_input("gs", "./out", 0.5, -20.0, 20.0, 0.05)
+    degauss = float(re.search(r"degauss = ([\d.]+)", proj).group(1))
+    assert degauss * 13.605693 / np.sqrt(2) == pytest.approx(0.5, rel=1e-4)  # sigma 0.5 eV
+
+    # projwfc.x's files: one per atom and radial function; the ldos column sums over m
+    energy = np.linspace(-20, 20, 801)
+    for wfc, orbital, columns in ((1, "s", 1), (2, "p", 3), (3, "p", 3)):
+        m = np.exp(-((energy - wfc) ** 2)) / np.sqrt(np.pi)
+        data = np.column_stack([energy, columns * m, *([m] * columns)])
+        np.savetxt(tmp_path / f"pdos.pdos_atm#2(Si)_wfc#{wfc}({orbital})", data, header="E (eV) ldos(E) pdos(E)")
+    pdos = read_atom_pdos(tmp_path, 1, "Si")
+    assert np.trapezoid(pdos["s"][1], energy) == pytest.approx(1.0, abs=1e-3)
+    assert np.trapezoid(pdos["p"][1], energy) == pytest.approx(6.0, abs=1e-3)  # two p functions, 3 m each
+    with pytest.raises(ValueError, match="no s PDOS for atom 1"):
+        read_atom_pdos(tmp_path, 0, "Si")
+
+    grid = PdosSettings(nscf_kpoints=(1, 1, 1)).grid
+    assert len(grid) == 301 and grid[0] == -15.0 and grid[-1] == pytest.approx(15.0)
+    p = np.where((grid < -1.0) | (grid > 4.0), 1.0, 0.0)
+    assert local_gap(grid, p, 0.05) == pytest.approx((5.2, -1.1, 4.1))
+    assert np.isnan(local_gap(grid, np.where(grid < 0, 1.0, 0.0), 0.05)[0])  # no conduction band on the grid
