@@ -59,7 +59,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     pip_install --no-deps -e .
     echo "$want" > "$stamp"
 fi
-# numba compiles baderkit's kernels on first use (2-4 min on one core) and caches them on disk:
+# numba compiles baderkit's kernels on first use (about 5 min on one core) and caches them on disk:
 # pay that here, once per environment, not in the first Bader job of every fresh install.
 compiled=.venv/.baderkit-compiled
 if [ "$(cat "$compiled" 2>/dev/null)" != "$want" ]; then
