@@ -60,7 +60,7 @@ def write_forward_fixture(root):
     if (root / input_path("selection_curves")).exists():
         return
     rows, spectra, classes, cells, x, energy = synthetic_forward_problem()
-    ensemble = SpectrumEnsemble(members=2, hidden=(16,), max_epochs=20, patience=5)
+    ensemble = SpectrumEnsemble(members=2, hidden=(8,), max_epochs=5, patience=2)  # its shape, not its skill
     table, best = evaluate_models({"soap": rows}, spectra, classes, cells, x, energy, ["ridge_raw", "ensemble"],
                                   ensemble, 3, 0, "soap")
     for key in FORWARD_KEYS:
@@ -242,3 +242,23 @@ def test_report_has_the_learning_curve_beside_the_papers_training_size():
     assert "against the training sites (the paper trains on 4232)" in text
     assert "| 52 | 0.410 | — |" in text and "| 520 | 0.120 | 0.083 |" in text
     assert text.index("| 52 |") < text.index("| 520 |")
+
+
+def test_report_has_the_forward_models_beside_the_class_mean_and_the_selection_curves(tmp_path):
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    write_forward_fixture(tmp_path)
+    evaluation = json.loads((tmp_path / input_path("forward_evaluation")).read_text())
+    curves = json.loads((tmp_path / input_path("selection_curves")).read_text())
+    text = render(paper, fake_context(cfg) | {"forward": {"evaluation": evaluation, "curves": curves}}, [], [])
+    section = text.split("## Structure → spectrum models")[1]
+    best = evaluation["best_by_cell"]
+    row = evaluation["splits"]["by_cell"][best]
+    loco = evaluation["splits"]["leave_one_composition_out"][best]
+    assert (f"| {best} **(best)** | {row['rmse']:.4f} ({row['baseline_rmse']:.4f}, {row['ratio_to_baseline']:.2f}) | "
+            f"{loco['rmse']:.4f} ({loco['baseline_rmse']:.4f}, {loco['ratio_to_baseline']:.2f}) |") in section
+    for x, r in row["by_composition"].items():  # every composition beside its baseline, both splits
+        assert f"| {x} | {r['n']} | {r['rmse']:.4f} / {r['baseline_rmse']:.4f} | " in section
+    random = curves["curves"]["random"]["0.3"]
+    assert f"{random['rmse_not_computed']:.4f} ± {random['rmse_spread']:.4f} ({random['averaged_max_deviation_pct']:.1f} %)" in section
+    assert "| 30 % (" in section and "uncertainty_reduction" in section
