@@ -380,10 +380,11 @@ def selection_curves(inp, png, pdf, windows, ablation):
         for ax, key, spread in ((axes[0], "rmse_not_computed", "rmse_spread"),
                                 (axes[1], "averaged_max_deviation_pct", "averaged_max_deviation_pct_spread")):
             y, e = np.array([r[key] for r in rows]), np.array([r[spread] for r in rows])
-            ax.plot(f, y, "o-", ms=3, label=method)
-            if e.any():
-                ax.fill_between(f, y - e, y + e, alpha=0.2, lw=0)
-    axes[0].plot(f, [r["baseline_rmse"] for r in rows], "k--", lw=1, label="class-mean baseline")
+            line, = ax.plot(f, y, "o-", ms=3, label=method)
+            if e.any():  # random's spread over its orders
+                ax.fill_between(f, y - e, y + e, color=line.get_color(), alpha=0.2, lw=0)
+    baseline = data["curves"].get("random", curve)  # the class mean of random's computed sites
+    axes[0].plot(f, [r["baseline_rmse"] for r in baseline.values()], "k--", lw=1, label="class-mean baseline")
     axes[0].set_ylabel("RMSE, sites not computed")
     axes[1].axhline(2.0, color="0.5", ls=":", lw=1)
     axes[1].set_ylabel("worst cell's averaged spectrum (% of peak)")
