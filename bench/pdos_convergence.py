@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import lzma
 import resource
 import sys
 import time
@@ -29,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from ase.io import read
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from siox_xanes import layout  # noqa: E402
+from siox_xanes.release.publish import read_structures  # noqa: E402
 from siox_xanes.spectra.calc import Launch, ScfSettings  # noqa: E402
 from siox_xanes.spectra.pdos import PdosSettings, cell_pdos  # noqa: E402
 
@@ -43,14 +42,6 @@ RELEASE = ROOT / "data/siox-medium-v2"
 OUT = ROOT / "bench/results/pdos_convergence.jsonl"
 MESHES = {f"k{n}": (n, n, n) for n in range(1, 6)}
 MAX_DEV, MAX_RMS, MAX_GAP = 0.05, 0.02, 0.1
-
-
-def release_cell(cell: str):
-    with lzma.open(RELEASE / "structures.extxyz.xz", "rt") as fh:
-        for atoms in read(fh, index=":", format="extxyz"):
-            if atoms.info.get("cell") == cell:
-                return atoms
-    raise KeyError(f"{RELEASE}/structures.extxyz.xz: no cell {cell!r}")
 
 
 def release_scf() -> ScfSettings:
@@ -69,7 +60,7 @@ def load_rows() -> list[dict]:
 
 
 def run_cell(cell: str, meshes: list[str]) -> None:
-    atoms = release_cell(cell)
+    atoms = read_structures(RELEASE / layout.RELEASE_FILES["structures"])[cell]
     settings = [PdosSettings(nscf_kpoints=MESHES[m]) for m in meshes]
     started_cpu, started = cpu_seconds(), time.perf_counter()
     results = cell_pdos(atoms, release_scf(), settings, PSEUDO, 1, Launch(1, "auto"))
