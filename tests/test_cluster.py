@@ -66,9 +66,11 @@ def test_slurm_profile_is_complete_and_resolves_from_the_repository_root():
     assert counts["ground_state"] == 45 + 2 and counts["bader_charges"] == 45 + 2
     assert counts["core_hole_xanes"] == 5290 + 2
     assert counts["train_model"] == 11 * 2  # full, a-h, two 25 eV bands x (valence, rdf)
-    # the paper's 12 figures (Figs. 1-8, S3-S6) + the predictor's robustness curves + the learning curves
-    assert counts["figure"] == 14 and counts["reproduction_report"] == 1
+    # the paper's 12 figures (Figs. 1-8, S3-S6) + the predictor's robustness curves + the learning
+    # curves + the forward models' three (seed 002's Fig. 11, by composition, selection curves)
+    assert counts["figure"] == 17 and counts["reproduction_report"] == 1
     assert counts["evaluate_splits"] == 2 and counts["train_predictor"] == 1
+    assert counts["forward_evaluation"] == counts["selection_curves"] == counts["forward_model"] == 1
 
 
 def test_site_settings_come_from_the_environment(tmp_path):
