@@ -62,7 +62,9 @@ class SpectrumRidge:
             return self._codec.transform(spectra)
         from sklearn.decomposition import NMF
 
-        self._codec = NMF(n_components=self.nmf_components, init="nndsvda", max_iter=2000, random_state=self.seed)
+        # no more components than sites or energies (nndsvda's limit; a small run has few sites)
+        components = min(self.nmf_components, *spectra.shape)
+        self._codec = NMF(n_components=components, init="nndsvda", max_iter=2000, random_state=self.seed)
         return self._codec.fit_transform(np.clip(spectra, 0.0, None))
 
     def _decode(self, coded):
