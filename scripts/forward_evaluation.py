@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import xarray as xr
 
 from siox_xanes.forward.descriptors import DescriptorSettings, describe_sites
