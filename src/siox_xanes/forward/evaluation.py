@@ -119,7 +119,8 @@ def selection_orders(features, spectra, cells, counts: list[int], methods: list[
     orders = {m: [cells_first(m, seed + r) for r in range(repeats if m == "random" else 1)]
               for m in methods if m != "committee"}
     if "committee" in methods:
-        start = cells_first("uncertainty_reduction", seed)[: max(min(counts), len(set(cells)))]
+        start = (orders["uncertainty_reduction"][0] if "uncertainty_reduction" in orders
+                 else cells_first("uncertainty_reduction", seed))[: max(min(counts), len(set(cells)))]
         orders["committee"] = [committee_order(features, spectra, counts, replace(ensemble, seed=seed), list(start))]
     return {m: orders[m] for m in methods}
 

@@ -66,6 +66,7 @@ def compile_kernels() -> float:
     from ase.io.cube import write_cube
     from ase.units import Bohr
 
+    from ..layout import VALENCE_ELECTRONS
     from .references import reference_crystal
 
     started = time.perf_counter()
@@ -85,7 +86,7 @@ def compile_kernels() -> float:
             for cube, scale in (("valence.cube", 1.0), ("all_electron.cube", 2.0)):
                 with open(tmp / cube, "w") as f:
                     write_cube(f, atoms, data=scale * density * Bohr**3)
-            electrons = [4.0 if s == "Si" else 6.0 for s in atoms.get_chemical_symbols()]
+            electrons = [VALENCE_ELECTRONS[s] for s in atoms.get_chemical_symbols()]
             bader_charges(tmp / "valence.cube", tmp / "all_electron.cube", electrons, tmp)
     return time.perf_counter() - started
 

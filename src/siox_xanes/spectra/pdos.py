@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from ase.units import Bohr
 
 from .. import RY_TO_EV
 from ..layout import VALENCE_ELECTRONS
@@ -52,7 +53,7 @@ def empty_bands_for(atoms, empty_eV: float) -> int:
     for the margin the check after the run asks for."""
     occupied = math.ceil(sum(VALENCE_ELECTRONS[s] for s in atoms.get_chemical_symbols()) / 2)
     e_ha = empty_eV / (2 * RY_TO_EV)
-    volume_bohr3 = atoms.cell.volume / 0.529177210903**3
+    volume_bohr3 = atoms.cell.volume / Bohr**3
     free = volume_bohr3 * (2 * e_ha) ** 1.5 / (6 * math.pi**2)
     return occupied + max(8, int(math.ceil(2 * free)))
 
