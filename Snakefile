@@ -40,4 +40,5 @@ rule all:
         expand(rules.evaluate_splits.output, target=TARGETS),
         rules.train_predictor.output,
         rules.forward_model.output,
+        rules.completed_spectra.output,
         rules.reproduction_report.output,

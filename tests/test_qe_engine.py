@@ -1,6 +1,6 @@
 """Real Quantum ESPRESSO runs on tiny crystals: datasets, SCF, xspectra, Delta-SCF, Bader.
 
-Low cut-offs keep them to about a minute on two cores; the physics checked
+Low cut-offs and one rank keep them to a few minutes on one core; the physics checked
 (edge order of SiO2 vs Si, sign of Bader charges) does not need more.
 """
 
@@ -61,7 +61,7 @@ def spectrum(name, cfg, datasets, tmp_path):
     pseudo_dir, atomic = datasets
     atoms = reference_crystal(name)
     density = tmp_path / f"{name}_density"
-    scf, spec, launch = ScfSettings.from_mapping(cfg), SpectrumSettings.from_mapping(cfg), Launch(2, cfg["launcher"])
+    scf, spec, launch = ScfSettings.from_mapping(cfg), SpectrumSettings.from_mapping(cfg), Launch(1, cfg["launcher"])
     if scf.environment_pseudopotentials != "paw":  # only all-PAW ground states can start core-hole SCFs
         density = None
     gs = ground_state(atoms, scf, pseudo_dir, tmp_path / f"{name}_val.cube", tmp_path / f"{name}_ae.cube", 1, launch,

@@ -76,6 +76,8 @@ FORWARD_METRICS = "results/forward/metrics.json"
 FORWARD_EVALUATION = "results/forward/evaluation.json"  # models x descriptors x splits vs the class-mean baseline
 FORWARD_PREDICTIONS = "results/forward/out_of_fold.nc"  # the best model's by-cell predictions per site
 SELECTION_CURVES = "results/forward/selection_curves.json"
+# every Si of every cell: computed spectra and the forward model's for the others (rule completed_spectra)
+COMPLETED_SPECTRA = "results/dataset/spectra_completed.nc"
 FIGURE = "results/figures/{fig}.png"                   # and its .pdf beside it
 FIGURE_PDF = "results/figures/{fig}.pdf"
 REPORT = "results/report.md"
@@ -91,6 +93,7 @@ BENCHMARKS = "benchmarks"
 RELEASE_FILES = {
     "sites": "spectra_sites.nc",                    # the site cube
     "systems": "spectra_systems.nc",                # the system cube
+    "completed": "spectra_completed.nc",            # every Si: computed or predicted, averages over all Si
     "raw_spectra": "spectra_raw.nc",                # every site on xspectra's own grid, with its Delta-SCF energies
     "reference_spectra": "reference_spectra.nc",    # the references' aligned spectra (the predictor aligns with them)
     "alignment": "alignment.json",

@@ -1,0 +1,22 @@
+"""Every Si of every cell, computed or predicted by the forward model (rule completed_spectra)."""
+
+import xarray as xr
+
+from siox_xanes.forward.completion import complete_cells
+from siox_xanes.forward.spectrum import load_bundle
+from siox_xanes.io import atomic_path
+from siox_xanes.joblog import start
+from siox_xanes.release.publish import read_structures_of
+
+log = start(snakemake)
+params = snakemake.params
+structures = read_structures_of(list(snakemake.input.structures), params.cells)
+with xr.open_dataset(snakemake.input.sites) as cube:
+    computed = cube[["mu_norm"]].load()
+completed = complete_cells(load_bundle(snakemake.input.model), {c: structures[c] for c in params.cells}, computed)
+with atomic_path(snakemake.output.completed) as tmp:
+    completed.to_netcdf(tmp)
+n = completed.sizes["site"]
+log.info("%d Si sites in %d cells: %d computed, %d predicted (%d outside the training domain)", n,
+         completed.sizes["system"], int((completed.spectrum_source == 0).sum()), int((completed.spectrum_source == 1).sum()),
+         int(completed.n_sites_flagged.sum()))
