@@ -62,6 +62,7 @@ from siox_xanes.config import (
     oxidised_compositions,
 )
 from siox_xanes.spectra.references import (
+    by_composition,
     glass_settings,
     reference_settings,
     reference_si_count,
@@ -339,6 +340,27 @@ def xanes_settings(cell, keys):
         else glass_settings(XANES, layout.parse_glass_cell(cell)[0])
     )
     values.update({k: v for k, v in own.items() if k in keys})
+    return values
+
+
+# Seed 004's PDOS target (config block pdos; absent: none).
+PDOS = config.get("pdos")
+
+
+def pdos_settings(cell):
+    """What ``cell``'s PDOS depends on beyond its SCF (layout.PDOS_KEYS), its composition's mesh."""
+    values = subset(PDOS, layout.PDOS_KEYS)
+    values["nscf_kpoints"] = by_composition(
+        PDOS, "nscf_kpoints", layout.parse_glass_cell(cell)[0]
+    )
+    return values
+
+
+def pdos_scf_settings(cell):
+    """The PDOS's SCF: the ground state's settings, always all-PAW (the environment choice is
+    not a param here: it cannot change this SCF)."""
+    values = xanes_settings(cell, layout.SCF_KEYS)
+    values.pop("environment_pseudopotentials", None)
     return values
 
 

@@ -131,6 +131,39 @@ rule bader_charges:
         "../scripts/bader_charges.py"
 
 
+if PDOS:
+
+    # Every Si's ground-state s and p PDOS and local gap (seed 004): its own all-PAW SCF, so that
+    # the ground state's jobs (and a release's finished ones) stay as they are.
+    rule cell_pdos:
+        input:
+            structure=structure_of,
+            pseudo=rules.pseudopotentials.output,
+        output:
+            pdos=layout.CELL_PDOS,
+        log:
+            main="logs/cell_pdos/{cell}.log",
+            qe=layout.PDOS_QE_LOG,
+        benchmark:
+            "benchmarks/cell_pdos/{cell}.tsv"
+        retries: len(XANES["mixing_beta"]) - 1
+        conda:
+            "../envs/qe.yaml"
+        threads: XANES["mpi_ranks"]
+        resources:
+            tasks=XANES["mpi_ranks"],
+            mem_mb=lambda wc, attempt: XANES["mpi_ranks"]
+            * XANES["mem_mb_per_rank"]
+            * attempt,
+            runtime=lambda wc, attempt: 2 * XANES["runtime_min"]["ground_state"] * attempt,
+            scf_attempt=lambda wc, attempt: attempt,
+        params:
+            scf=lambda wc: pdos_scf_settings(wc.cell),
+            pdos=lambda wc: pdos_settings(wc.cell),
+        script:
+            "../scripts/cell_pdos.py"
+
+
 rule core_hole_xanes:
     input:
         **(

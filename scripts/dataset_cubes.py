@@ -24,6 +24,8 @@ for cell in sites:
         "rdf": layout.SITE_RDF.format(cell=cell),
         "ground_state": layout.GROUND_STATE_SUMMARY.format(cell=cell),
     }
+    if "pdos" in inp.keys():
+        files["pdos"] = layout.CELL_PDOS.format(cell=cell)
     undeclared = [f for f in files.values() if f not in declared]
     if undeclared:
         raise RuntimeError(f"rule dataset_cubes: {undeclared} of cell {cell} are not inputs of the rule")
@@ -32,7 +34,8 @@ for cell in sites:
     qe_versions.add(json.loads(Path(files["ground_state"]).read_text()).get("qe_version", "unknown"))
     symbols = atoms.get_chemical_symbols()
     cell_inputs[cell] = {"bader": files["bader"], "rdf": files["rdf"], "symbols": symbols, "n_si": symbols.count("Si"),
-                         "xspectra_kpoints": params.xspectra_kpoints[cell], "structure_method": structure_method(atoms.info)}
+                         "xspectra_kpoints": params.xspectra_kpoints[cell], "structure_method": structure_method(atoms.info),
+                         "pdos": files.get("pdos")}
 manifest = json.loads(Path(inp.pseudo_manifest).read_text())
 # Provenance comes from the run's config, which Snakemake does not compare: editing
 # settings that cannot change the cubes does not remake them.

@@ -147,3 +147,48 @@ def test_split_is_seeded():
     a = train_test_split(5290, 0.2, 0)
     assert a.sum() == 1058 and np.array_equal(a, train_test_split(5290, 0.2, 0))
     assert not np.array_equal(a, train_test_split(5290, 0.2, 1))
+
+
+def write_pdos(tmp_path, cell, cell_input):
+    """A cell's PDOS file as rule cell_pdos writes it (spectra.pdos.pdos_dataset), every Si a
+    Gaussian band edge of its own."""
+    from siox_xanes.spectra.pdos import PdosSettings, pdos_dataset
+
+    settings = PdosSettings(nscf_kpoints=(2, 2, 2))
+    grid = settings.grid
+    si = [i for i, s in enumerate(cell_input["symbols"]) if s == "Si"]
+    p = np.array([np.where((grid < -1.0 - 0.1 * k) | (grid > 4.0), 1.0, 0.0) for k in range(len(si))])
+    result = {"si_atoms": si, "energy_eV": grid, "pdos_s": 0.5 * p, "pdos_p": p,
+              "local_gap_eV": np.array([5.0 + 0.1 * k for k in range(len(si))]),
+              "valence_edge_eV": np.array([-1.0 - 0.1 * k for k in range(len(si))]),
+              "conduction_edge_eV": np.full(len(si), 4.0), "highest_occupied_eV": 3.2,
+              "lowest_unoccupied_eV": None, "nbnd": 60, "bands_reach_eV": 19.0, "nscf_kpoints": [2, 2, 2], "nscf_cpu_s": 10.0}
+    path = tmp_path / f"{cell}_pdos.nc"
+    pdos_dataset(result, cell, settings).to_netcdf(path)
+    return path
+
+
+def test_pdos_goes_into_both_cubes_per_site_and_per_cell(inputs, tmp_path):
+    spectra, expected, cell_inputs = inputs
+    for cell, inp in cell_inputs.items():
+        inp["pdos"] = write_pdos(tmp_path, cell, inp)
+    sites, systems = assemble(spectra, expected, cell_inputs, {}, 0.34, 0)
+    assert sites["pdos_p"].dims == ("site", "pdos_energy") and sites.sizes["pdos_energy"] == 301
+    assert sites["pdos_energy"].attrs["units"] == "eV" and sites["pdos_p"].attrs["units"] == "states/eV"
+    # each site gets its own atom's row: quartz sites 0 and 2 are its first and third Si, diamond's 1 its second
+    assert list(sites["local_gap"].values) == pytest.approx([5.0, 5.2, 5.1])
+    assert list(sites["valence_edge"].values) == pytest.approx([-1.0, -1.2, -1.1])
+    # per cell: every Si, not only the computed ones (quartz has 3 Si, diamond 8)
+    assert systems["local_gap"].values[0] == pytest.approx(5.1)
+    assert systems["pdos_p"].dims == ("system", "pdos_energy")
+    for name, var in sites.data_vars.items():
+        assert "units" in var.attrs or "flag_values" in var.attrs, name
+    sites.to_netcdf(tmp_path / "s.nc")
+
+    # all cells or none; a file of another cell or another grid is named
+    del cell_inputs["x0.00_seed1"]["pdos"]
+    with pytest.raises(DatasetError, match="PDOS files for 1 of 2 cells"):
+        assemble(spectra, expected, cell_inputs, {}, 0.34, 0)
+    cell_inputs["x0.00_seed1"]["pdos"] = cell_inputs["x2.00_seed1"]["pdos"]
+    with pytest.raises(DatasetError, match="x2.00_seed1_pdos.nc: PDOS of cell x2.00_seed1, expected x0.00_seed1"):
+        assemble(spectra, expected, cell_inputs, {}, 0.34, 0)

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import ROOT
 from siox_xanes.spectra.ld1 import (
@@ -224,9 +225,15 @@ def test_settings_dataclasses_hold_exactly_the_keys_results_depend_on():
 
     from siox_xanes import layout
     from siox_xanes.spectra.calc import ScfSettings, SpectrumSettings
+    from siox_xanes.spectra.pdos import PdosSettings
 
     assert {f.name for f in fields(ScfSettings)} == set(layout.SCF_KEYS)
     assert {f.name for f in fields(SpectrumSettings)} == set(layout.XSPECTRA_KEYS)
+    assert {f.name for f in fields(PdosSettings)} == set(layout.PDOS_KEYS)
+    block = yaml.safe_load((ROOT / "config.yaml").read_text())["pdos"]
+    assert PdosSettings.from_mapping({k: block[k] for k in layout.PDOS_KEYS}).nscf_kpoints == tuple(block["nscf_kpoints"])
+    with pytest.raises(ValueError, match=r"missing \['sigma_eV'\]"):
+        PdosSettings.from_mapping({k: block[k] for k in layout.PDOS_KEYS if k != "sigma_eV"})
 
 
 def test_pdos_inputs_and_parsers_on_a_recorded_nscf_run(tmp_path):

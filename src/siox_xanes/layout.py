@@ -56,6 +56,9 @@ ALIGNMENT = "results/xanes/alignment.json"
 # what pw.x, pp.x and xspectra.x printed, one file per job (bench/dft_run_cost.py reads them)
 GROUND_STATE_QE_LOG = "logs/ground_state/{cell}.qe.txt"
 SITE_QE_LOG = "logs/core_hole_xanes/{cell}_site{site}.qe.txt"
+# every Si's ground-state s and p PDOS and local gap, one file per cell (rule cell_pdos)
+CELL_PDOS = "results/pdos/{cell}.nc"
+PDOS_QE_LOG = "logs/cell_pdos/{cell}.qe.txt"
 SITE_RDF = "results/dataset/{cell}/site_rdf.nc"
 SITE_CUBE = "results/dataset/spectra_sites.nc"
 SYSTEM_CUBE = "results/dataset/spectra_systems.nc"
@@ -159,6 +162,8 @@ XSPECTRA_KEYS = (
     "lanczos_error",
 )
 SPECTRUM_KEYS = (*SCF_KEYS, *XSPECTRA_KEYS, "start_from_ground_state")
+# What a cell's PDOS depends on beyond its (all-PAW) SCF: the pdos block's leaves
+PDOS_KEYS = ("nscf_kpoints", "sigma_eV", "emin_eV", "emax_eV", "step_eV", "empty_eV", "gap_threshold")
 ALIGNMENT_KEYS = ("grid", "experiment_main_peak_eV", "main_peak_window_eV")
 
 # Learning targets: wildcard value -> variable of the site cube it is trained on.

@@ -81,9 +81,15 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
     rows, rdf_total, rdf_si, rdf_o, mus = [], [], [], [], []
     r = sigma = None
     systems = []
+    with_pdos = {cell for cell in expected_sites if cell_inputs[cell].get("pdos")}
+    if with_pdos and with_pdos != set(expected_sites):
+        raise DatasetError(f"PDOS files for {len(with_pdos)} of {len(expected_sites)} cells: all or none")
+    pdos = PdosRows()
     for group, cell in enumerate(expected_sites):
         inp = cell_inputs[cell]
         charges = read_bader(inp["bader"], cell, inp["symbols"])
+        if with_pdos:
+            pdos.open(inp["pdos"], cell, inp["symbols"])
         with xr.open_dataset(inp["rdf"]) as rdf:
             rdf = rdf.load()
         if rdf.attrs.get("cell") != cell:
@@ -121,6 +127,8 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
             rdf_o.append(arrays["g_o"][j])
             mus.append(mu_all[k])
             cell_mu.append(mu_all[k])
+            if with_pdos:
+                pdos.add_site(site)
         n_sites = len(idx)
         sel = slice(len(rows) - n_sites, len(rows))
         si_charges = charges[np.asarray(inp["symbols"]) == "Si"]
@@ -204,7 +212,57 @@ def assemble(spectra: xr.Dataset, expected_sites: dict[str, list[int]], cell_inp
         },
         attrs=attrs | {"title": "SiOx Si K-edge XANES averaged per cell"},
     )
+    if with_pdos:
+        sites, system = pdos.into(sites, system)
     return sites, system
+
+
+class PdosRows:
+    """The PDOS variables of the cubes, gathered cell by cell: each computed site's s and p PDOS
+    and local gap, and per cell the means over every Si (the PDOS covers all of them)."""
+
+    VARIABLES = ("pdos_s", "pdos_p", "local_gap", "valence_edge", "conduction_edge")
+
+    def __init__(self):
+        self.site = {v: [] for v in self.VARIABLES}
+        self.system = {v: [] for v in self.VARIABLES}
+        self.energy = self.attrs = self.cell_file = None
+
+    def open(self, path, cell: str, symbols: list[str]) -> None:
+        with xr.open_dataset(path) as ds:
+            ds = ds.load()
+        if ds.attrs.get("cell") != cell:
+            raise DatasetError(f"{path}: PDOS of cell {ds.attrs.get('cell')}, expected {cell}")
+        si = [i for i, s in enumerate(symbols) if s == "Si"]
+        if list(ds["atom_index"].values) != si:
+            raise DatasetError(f"{path}: PDOS of atoms {list(ds['atom_index'].values)[:5]}..., expected the {len(si)} Si of {cell}")
+        if self.energy is None:
+            self.energy, self.attrs = ds["pdos_energy"], {v: dict(ds[v].attrs) for v in self.VARIABLES}
+        elif not np.allclose(ds["pdos_energy"].values, self.energy.values):
+            raise DatasetError(f"{path}: PDOS energy grid differs from the other cells'")
+        self.cell_file, self.row_of = ds, {int(a): k for k, a in enumerate(ds["atom_index"].values)}
+        for v in self.VARIABLES:
+            values = ds[v].values
+            self.system[v].append(np.nanmean(values, axis=0) if values.ndim == 2 else float(np.nanmedian(values)))
+
+    def add_site(self, site: int) -> None:
+        row = self.row_of[site]
+        for v in self.VARIABLES:
+            self.site[v].append(self.cell_file[v].values[row])
+
+    def into(self, sites: xr.Dataset, system: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
+        coord = {"pdos_energy": ("pdos_energy", self.energy.values, dict(self.energy.attrs))}
+
+        def dims(dim, v):
+            return (dim, "pdos_energy") if v.startswith("pdos_") else (dim,)
+
+        sites = sites.assign_coords(coord).assign({v: (dims("site", v), np.asarray(self.site[v]), self.attrs[v])
+                                                   for v in self.VARIABLES})
+        system = system.assign_coords(coord).assign(
+            {v: (dims("system", v), np.asarray(self.system[v]),
+                 {**self.attrs[v], "long_name": ("mean" if v.startswith("pdos_") else "median") + " over every Si of the cell: "
+                  + self.attrs[v].get("long_name", v)}) for v in self.VARIABLES})
+        return sites, system
 
 
 def add_normalised(ds: xr.Dataset, settings) -> xr.Dataset:

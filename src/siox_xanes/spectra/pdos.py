@@ -41,6 +41,17 @@ class PdosSettings:
     empty_eV: float = 15.0           # the empty bands must reach this far above it
     gap_threshold: float = 0.05      # states/eV per Si atom: where the p PDOS counts as a band edge
 
+    @classmethod
+    def from_mapping(cls, values: dict) -> "PdosSettings":
+        """From the rule's params (``layout.PDOS_KEYS``); a missing or unknown key is an error naming it."""
+        from ..layout import PDOS_KEYS
+
+        missing, unknown = set(PDOS_KEYS) - set(values), set(values) - set(PDOS_KEYS)
+        if missing or unknown:
+            raise ValueError(f"pdos settings: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        return cls(nscf_kpoints=tuple(int(k) for k in values["nscf_kpoints"]),
+                   **{k: float(values[k]) for k in PDOS_KEYS if k != "nscf_kpoints"})
+
     @property
     def grid(self) -> np.ndarray:
         n = int(round((self.emax_eV - self.emin_eV) / self.step_eV)) + 1
@@ -177,3 +188,30 @@ def cell_pdos(atoms, scf: ScfSettings, pdos: PdosSettings | list[PdosSettings], 
         finally:
             _keep_outputs(work, keep)
     return results if isinstance(pdos, list) else results[0]
+
+
+def pdos_dataset(result: dict, cell: str, pdos: PdosSettings):
+    """One cell's result of :func:`cell_pdos` as a self-describing dataset (dimension ``si``: its Si
+    atoms; ``pdos_energy``: the grid relative to the highest occupied level)."""
+    import xarray as xr
+
+    per_ev = {"units": "states/eV", "comment": f"Löwdin projection (projwfc.x), summed over m, Gaussian sigma {pdos.sigma_eV:g} eV"}
+    edge = {"units": "eV", "comment": f"p PDOS reaching {pdos.gap_threshold:g} states/eV, relative to the highest occupied level"}
+    return xr.Dataset(
+        {
+            "pdos_s": (("si", "pdos_energy"), result["pdos_s"], {"long_name": "s PDOS of the Si atom", **per_ev}),
+            "pdos_p": (("si", "pdos_energy"), result["pdos_p"], {"long_name": "p PDOS of the Si atom", **per_ev}),
+            "local_gap": ("si", result["local_gap_eV"], {"long_name": "local gap of the Si atom's p PDOS", **edge}),
+            "valence_edge": ("si", result["valence_edge_eV"], {"long_name": "highest p-PDOS edge at or below 0", **edge}),
+            "conduction_edge": ("si", result["conduction_edge_eV"], {"long_name": "lowest p-PDOS edge above 0", **edge}),
+        },
+        coords={"atom_index": ("si", np.asarray(result["si_atoms"], int), {"long_name": "index of the Si in its cell"}),
+                "pdos_energy": ("pdos_energy", result["energy_eV"],
+                                {"units": "eV", "long_name": "energy relative to the cell's highest occupied level"})},
+        attrs={"cell": cell, "highest_occupied_eV": result["highest_occupied_eV"],
+               "lowest_unoccupied_eV": np.nan if result["lowest_unoccupied_eV"] is None else result["lowest_unoccupied_eV"],
+               "nbnd": result["nbnd"], "bands_reach_eV": result["bands_reach_eV"],
+               "nscf_kpoints": list(result["nscf_kpoints"]), "nscf_cpu_s": result["nscf_cpu_s"],
+               "sigma_eV": pdos.sigma_eV, "gap_threshold_states_per_eV": pdos.gap_threshold,
+               "energy_reference": "highest occupied level of the cell (fixed occupations, non-self-consistent run)"},
+    )

@@ -29,12 +29,17 @@ def reference_settings(xanes: dict, name: str) -> dict:
     return {k: own.get(k, xanes[k]) for k in OWN_SETTINGS}
 
 
+def by_composition(block: dict, key: str, x: str):
+    """``block[key]`` for the glass cells of composition ``x``: the entry of ``<key>_by_composition``
+    that names ``x``, else the block's own value."""
+    return (block.get(f"{key}_by_composition") or {}).get(x, block[key])
+
+
 def glass_settings(xanes: dict, x: str) -> dict:
     """The k meshes the glass cells of composition ``x`` are computed with: the xspectra mesh of
     ``xanes.xspectra_kpoints_by_composition`` where it names ``x`` (a-Si's spectrum converges
     slowest in the k mesh, silica's fastest: bench/kmesh_convergence.py), else the config's."""
-    meshes = xanes.get("xspectra_kpoints_by_composition") or {}
-    return {"scf_kpoints": xanes["scf_kpoints"], "xspectra_kpoints": meshes.get(x, xanes["xspectra_kpoints"])}
+    return {"scf_kpoints": xanes["scf_kpoints"], "xspectra_kpoints": by_composition(xanes, "xspectra_kpoints", x)}
 
 
 def reference_crystal(name: str, repeat=(1, 1, 1)):
