@@ -9,6 +9,7 @@
 # never go through params: scripts read them from snakemake.resources / snakemake.config,
 # which Snakemake does not compare.
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -343,8 +344,16 @@ def xanes_settings(cell, keys):
     return values
 
 
-# Seed 004's PDOS target (config block pdos; absent: none).
+# Seed 004's PDOS target (config block pdos; absent: none). A run that learns from a release
+# learns the PDOS where the release's own config computed it (its provenance says).
 PDOS = config.get("pdos")
+LEARN_PDOS = bool(
+    json.loads(Path(release_file(DATASET_RELEASE, "provenance")).read_text())[
+        "config"
+    ].get("pdos")
+    if DATASET_RELEASE
+    else PDOS
+)
 
 
 def pdos_settings(cell):

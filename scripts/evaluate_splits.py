@@ -13,7 +13,7 @@ from siox_xanes.joblog import start
 from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.evaluation import evaluate_splits, learning_curve
 from siox_xanes.learning.nets import net_config
-from siox_xanes.learning.training import selected_candidate, target_values, window_mask
+from siox_xanes.learning.training import selected_candidate, target_report, target_values, window_mask
 
 log = start(snakemake)
 torch.set_num_threads(snakemake.threads)
@@ -27,7 +27,9 @@ y = target_values(ds, target)
 cells, comps = ds["cell"].values.astype(str), ds["x"].values
 ev = params.evaluation
 log.info("%s: %d sites, %d cells, candidate %d %s", target, len(y), len(set(cells)), chosen, params.candidates[chosen])
-result = evaluate_splits(x, y, cells, comps, cfg, ev["splits"], ev["test_fraction"], params.seed)
+baseline, describe = target_report(ds, target)
+result = evaluate_splits(x, y, cells, comps, cfg, ev["splits"], ev["test_fraction"], params.seed,
+                         baseline=baseline, describe=describe)
 result = {"target": target, "candidate": chosen, "config": params.candidates[chosen], "n_sites": int(len(y)),
           "n_cells": int(len(set(cells))), "splits": result}
 write_json(out.splits, result)

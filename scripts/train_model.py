@@ -8,7 +8,7 @@ import xarray as xr
 
 from siox_xanes.dataset.cubes import config_hash
 from siox_xanes.io import atomic_path, write_json
-from siox_xanes.layout import MODEL_INPUT
+from siox_xanes.layout import MODEL_INPUT, PDOS_TARGET
 from siox_xanes.learning.nets import device, save_model
 from siox_xanes.learning.training import selected_candidate, train_and_evaluate
 from siox_xanes.joblog import start
@@ -34,6 +34,7 @@ else:
 meta = {
     "target": wc.target, "window": wc.window, "window_eV": list(params.window),
     "energy": ds["energy"].values[res["mask"]].tolist(), "r": ds["r"].values.tolist() if wc.target == "rdf" else None,
+    "pdos_energy": ds["pdos_energy"].values.tolist() if wc.target == PDOS_TARGET else None,
     "config_sha256": config_hash(snakemake.config),  # provenance: the config of this run
     "cube_config_sha256": ds.attrs.get("config_sha256"),
     "input": MODEL_INPUT, "normalisation": json.loads(ds[MODEL_INPUT].attrs["normalisation"]),
@@ -45,7 +46,8 @@ pred = xr.Dataset(
      "split": ("site", ds["split"].values)},
     coords={"cell": ("site", ds["cell"].values), "atom_index": ("site", ds["atom_index"].values),
             "x": ("site", ds["x"].values), "n_o_neighbours": ("site", ds["n_o_neighbours"].values)},
-    attrs={"target": wc.target, "window": wc.window, "units": "e" if wc.target == "valence" else "1"},
+    attrs={"target": wc.target, "window": wc.window,
+           "units": {"valence": "e", PDOS_TARGET: "states/eV (s then p)"}.get(wc.target, "1")},
 )
 with atomic_path(out.predictions) as tmp:
     pred.to_netcdf(tmp)

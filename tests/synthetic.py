@@ -48,3 +48,22 @@ def synthetic_forward_problem(n_cells=18, per_cell=8, seed=0):
     spectra = (np.exp(-((GRID[None] - centre[:, None]) ** 2) / 4.0)
                + (0.5 + 0.2 * rows[:, 5])[:, None] * np.exp(-((GRID[None] - 1860) ** 2) / 9.0))
     return rows, spectra, classes, cells, x, GRID
+
+
+PDOS_GRID = np.linspace(-15, 15, 301)
+
+
+def synthetic_pdos(n_o, seed=0):
+    """SYNTHETIC TEST FIXTURE: s and p PDOS (states/eV) whose band gap opens with the first-shell O
+    count (1 eV at Si0 to 7 eV at Si4+, as from a-Si to silica), the conduction band edge moving up."""
+    rng = np.random.default_rng(seed)
+    n_o = np.asarray(n_o)
+    vb, cb = -0.2 - 0.1 * n_o, 0.8 + 1.5 * n_o + rng.normal(0, 0.1, len(n_o))
+    edge = 0.15
+
+    def band(centre_shift):
+        below = 1.0 / (1 + np.exp((PDOS_GRID[None] - vb[:, None] - centre_shift) / edge))
+        above = 1.0 / (1 + np.exp(-(PDOS_GRID[None] - cb[:, None]) / edge))
+        return below + above
+
+    return 0.3 * band(-2.0), band(0.0), cb - vb

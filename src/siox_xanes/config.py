@@ -76,6 +76,15 @@ def check_config(config: dict) -> None:
             problems.append(f"md.oxidation.compositions: '{key}' has O > 2 Si, more O than a-Si has bonds to take them")
     problems += launcher_problems("md", md)
     problems += xanes_problems(config["xanes"])
+    pdos = config.get("pdos")
+    if pdos:
+        for key in pdos.get("nscf_kpoints_by_composition") or {}:
+            if key not in config["structures"]["compositions"]:
+                problems.append(f"pdos.nscf_kpoints_by_composition[{key!r}]: no such composition in structures.compositions")
+        if "pdos" not in config["learning"]["candidates"]:
+            problems.append("learning.candidates.pdos: needed where the PDOS is computed (block pdos)")
+        if not pdos["emin_eV"] < 0 < pdos["emax_eV"]:
+            problems.append(f"pdos: the grid {pdos['emin_eV']}..{pdos['emax_eV']} eV must hold the highest occupied level (0)")
     grid = config["xanes"]["grid"]
     if FULL_WINDOW not in config["learning"]["windows"]:
         problems.append(f"learning.windows: needs a window named '{FULL_WINDOW}' (the baseline, averaged spectra "

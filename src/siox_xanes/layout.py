@@ -166,8 +166,10 @@ SPECTRUM_KEYS = (*SCF_KEYS, *XSPECTRA_KEYS, "start_from_ground_state")
 PDOS_KEYS = ("nscf_kpoints", "sigma_eV", "emin_eV", "emax_eV", "step_eV", "empty_eV", "gap_threshold")
 ALIGNMENT_KEYS = ("grid", "experiment_main_peak_eV", "main_peak_window_eV")
 
-# Learning targets: wildcard value -> variable of the site cube it is trained on.
-TARGETS = {"valence": "bader_charge", "rdf": "rdf_total"}
+# Learning targets: wildcard value -> variable(s) of the site cube it is trained on (the PDOS:
+# s then p, one row; learned where the config computes it, block pdos).
+TARGETS = {"valence": "bader_charge", "rdf": "rdf_total", "pdos": ("pdos_s", "pdos_p")}
+PDOS_TARGET = "pdos"
 # Cube variable every model reads: spectra normalised to edge step 1, so measured spectra in any units fit.
 MODEL_INPUT = "mu_norm"
 # The window every comparison with the paper, the baseline and the averaged spectra use.

@@ -58,22 +58,35 @@ def _score(y_true, y_pred) -> dict:
     return metrics(y_true, np.asarray(y_pred, float).reshape(y_true.shape))
 
 
-def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fraction: float, seed: int) -> dict:
-    """Test metrics of one architecture under each split scheme; LOCO per held-out composition and pooled."""
+def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fraction: float, seed: int,
+                    baseline=None, describe=None) -> dict:
+    """Test metrics of one architecture under each split scheme; LOCO per held-out composition and pooled.
+
+    ``baseline(x_train, y_train, x_test)``: a model-free prediction scored beside the network on the
+    same folds; ``describe(truth, prediction)``: a target's own figures of the pooled test part."""
     x, y = np.asarray(x, float), np.asarray(y, float).reshape(len(x), -1)
     out = {}
     for scheme in schemes:
         folds = split_folds(scheme, cells, compositions, test_fraction, seed)
-        pooled_true, pooled_pred, per_fold = [], [], {}
+        pooled_true, pooled_pred, pooled_base, per_fold = [], [], [], {}
         for name, train, test in folds:
             model = fit(x[train], y[train], cfg, seed)
             pred = model.predict(x[test]).reshape(y[test].shape)
             per_fold[name] = {**_score(y[test], pred), "n_train": int(len(train)), "epochs": model.epochs}
             pooled_true.append(y[test])
             pooled_pred.append(pred)
-        out[scheme] = {"test": _score(np.concatenate(pooled_true), np.concatenate(pooled_pred)),
+            if baseline is not None:
+                pooled_base.append(np.asarray(baseline(x[train], y[train], x[test])).reshape(y[test].shape))
+        truth, pred = np.concatenate(pooled_true), np.concatenate(pooled_pred)
+        out[scheme] = {"test": _score(truth, pred),
                        "n_train": int(np.mean([f["n_train"] for f in per_fold.values()])),
                        "n_test": int(sum(len(t) for t in pooled_true)), "folds": per_fold}
+        if describe is not None:
+            out[scheme]["test_described"] = describe(truth, pred)
+        if baseline is not None:
+            base = np.concatenate(pooled_base)
+            out[scheme]["baseline"] = {"test": _score(truth, base),
+                                       **({"test_described": describe(truth, base)} if describe else {})}
     return out
 
 

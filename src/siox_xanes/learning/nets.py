@@ -1,8 +1,9 @@
-"""Networks that read a Bader valence or a per-site RDF from one Si K-edge spectrum.
+"""Networks that read a Bader valence, a per-site RDF or a PDOS from one Si K-edge spectrum.
 
 Fully connected networks as in the paper: valence = 3 x 256 leaky-ReLU -> 1,
-RDF = 3 x 512 ReLU -> one output per r bin; Adam, MSE, batch 128, early
-stopping on a validation fold. Inputs and targets are standardised with the
+RDF = 3 x 512 ReLU -> one output per r bin; for the PDOS also a 1D convolutional
+network (seed 004's kind: convolution + pooling blocks over the energy axis, then
+the fully connected layers). Adam, MSE, batch 128, early stopping on a validation fold. Inputs and targets are standardised with the
 training statistics, which are stored with the weights. Training keeps the
 whole data set as tensors and draws mini-batches by index, so an epoch costs
 no per-sample Python work.
@@ -17,6 +18,7 @@ import numpy as np
 from .metrics import metrics
 
 ACTIVATIONS = ("relu", "leaky_relu")
+KINDS = ("mlp", "cnn")
 
 
 @dataclass
@@ -30,6 +32,10 @@ class NetConfig:
     validation_fraction: float = 0.1
     weight_decay: float = 0.0  # Adam's L2 penalty
     dropout: float = 0.0  # after every hidden layer, in training only
+    kind: str = "mlp"     # or "cnn": convolution blocks over the energy axis before the hidden layers
+    channels: list[int] = field(default_factory=lambda: [16, 32])  # cnn: one block per entry
+    kernel_size: int = 5  # cnn: odd, the block keeps the length before its pooling
+    pool: int = 2         # cnn: max-pooling factor of each block
 
 
 def net_config(candidate: dict, training: dict) -> NetConfig:
@@ -44,15 +50,29 @@ def device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def build_mlp(n_in: int, n_out: int, cfg: NetConfig):
+def build_net(n_in: int, n_out: int, cfg: NetConfig):
     import torch.nn as nn
 
+    if cfg.kind not in KINDS:
+        raise ValueError(f"network kind '{cfg.kind}': expected one of {KINDS}")
     if cfg.activation not in ACTIVATIONS:
         raise ValueError(f"activation '{cfg.activation}': expected one of {ACTIVATIONS}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise ValueError(f"dropout {cfg.dropout}: expected 0 <= p < 1")
     act = nn.ReLU if cfg.activation == "relu" else nn.LeakyReLU
     layers, width = [], n_in
+    if cfg.kind == "cnn":
+        if cfg.kernel_size % 2 != 1 or cfg.pool < 1:
+            raise ValueError(f"cnn: kernel_size {cfg.kernel_size} must be odd and pool {cfg.pool} >= 1")
+        length, previous = n_in, 1
+        layers.append(nn.Unflatten(1, (1, n_in)))  # (batch, energy) -> (batch, 1 channel, energy)
+        for c in cfg.channels:
+            if length // cfg.pool < 1:
+                raise ValueError(f"cnn: {len(cfg.channels)} pooling blocks leave nothing of {n_in} inputs")
+            layers += [nn.Conv1d(previous, c, cfg.kernel_size, padding=cfg.kernel_size // 2), act(), nn.MaxPool1d(cfg.pool)]
+            length, previous = length // cfg.pool, c
+        layers.append(nn.Flatten())
+        width = length * previous
     for h in cfg.hidden:
         layers += [nn.Linear(width, h), act()] + ([nn.Dropout(cfg.dropout)] if cfg.dropout > 0 else [])
         width = h
@@ -135,7 +155,7 @@ def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int, groups=None) ->
     dev = device()
     xt = torch.as_tensor(xs.transform(x), dtype=torch.float32, device=dev)
     yt = torch.as_tensor(ys.transform(y), dtype=torch.float32, device=dev)
-    net = build_mlp(x.shape[1], y.shape[1], cfg).to(dev)
+    net = build_net(x.shape[1], y.shape[1], cfg).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     loss_fn = torch.nn.MSELoss()
     train_t = torch.as_tensor(train, device=dev)
@@ -201,7 +221,7 @@ def model_payload(model: Fitted) -> dict:
 
 def model_from_payload(payload: dict) -> Fitted:
     cfg = NetConfig(**payload["config"])
-    net = build_mlp(payload["n_in"], payload["n_out"], cfg)
+    net = build_net(payload["n_in"], payload["n_out"], cfg)
     net.load_state_dict(payload["state_dict"])
     return Fitted(net, Scaler(payload["x_mean"], payload["x_scale"]), Scaler(payload["y_mean"], payload["y_scale"]),
                   cfg, payload["history"], payload["epochs"])

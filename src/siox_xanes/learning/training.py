@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..layout import MODEL_INPUT, TARGETS
+from ..layout import MODEL_INPUT, PDOS_TARGET, TARGETS
 from .metrics import metrics, per_row_rmse, selected_candidate  # noqa: F401 (the scripts import it from here)
 from .nets import cross_validate, fit, net_config
 
@@ -22,9 +22,24 @@ def window_mask(energy: np.ndarray, window) -> np.ndarray:
 
 
 def target_values(ds: xr.Dataset, target: str) -> np.ndarray:
+    """One row per site: the target's variable(s) of the cube, side by side."""
     if target not in TARGETS:
         raise ValueError(f"target '{target}': expected one of {list(TARGETS)}")
-    return np.asarray(ds[TARGETS[target]].values, float).reshape(ds.sizes["site"], -1)
+    names = TARGETS[target] if isinstance(TARGETS[target], tuple) else (TARGETS[target],)
+    missing = [n for n in names if n not in ds]
+    if missing:
+        raise ValueError(f"target '{target}': the site cube has no {missing} (a run without that target's block?)")
+    return np.hstack([np.asarray(ds[n].values, float).reshape(ds.sizes["site"], -1) for n in names])
+
+
+def target_report(ds: xr.Dataset, target: str):
+    """(baseline, describe) of a target beyond its RMSE, or (None, None): for the PDOS template
+    matching and the errors per orbital, region and local gap (learning.pdos)."""
+    if target != PDOS_TARGET:
+        return None, None
+    from .pdos import describer, template_matching
+
+    return template_matching, describer(ds)
 
 
 def grouped_metrics(y_true, y_pred, labels) -> dict:
@@ -64,6 +79,11 @@ def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> d
             "test_by_composition": grouped_metrics(y[test], pred[test], np.asarray(ds["x"].values)[test]),
         },
     }
+    baseline, describe = target_report(ds, target)
+    if describe is not None:
+        result["metrics"]["test_described"] = describe(y[test], pred[test])
+        base = baseline(x[train], y[train], x[test])
+        result["metrics"]["baseline"] = {"test": metrics(y[test], base), "test_described": describe(y[test], base)}
     if y.shape[1] > 1:
         rows = per_row_rmse(y[test], pred[test])
         result["metrics"]["test_row_rmse"] = {"min": float(rows.min()), "median": float(np.median(rows)), "max": float(rows.max())}

@@ -196,7 +196,8 @@ def pdos_dataset(result: dict, cell: str, pdos: PdosSettings):
     import xarray as xr
 
     per_ev = {"units": "states/eV", "comment": f"Löwdin projection (projwfc.x), summed over m, Gaussian sigma {pdos.sigma_eV:g} eV"}
-    edge = {"units": "eV", "comment": f"p PDOS reaching {pdos.gap_threshold:g} states/eV, relative to the highest occupied level"}
+    edge = {"units": "eV", "threshold_states_per_eV": pdos.gap_threshold,
+            "comment": f"p PDOS reaching {pdos.gap_threshold:g} states/eV, relative to the highest occupied level"}
     return xr.Dataset(
         {
             "pdos_s": (("si", "pdos_energy"), result["pdos_s"], {"long_name": "s PDOS of the Si atom", **per_ev}),
