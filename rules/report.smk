@@ -3,7 +3,7 @@
 from siox_xanes.report.catalog import figure_inputs, figure_windows
 
 ABLATION = LEARNING.get("ablation", {})
-FIGURE_INPUTS = figure_inputs(ABLATION, bool(FORWARD.get("evaluation")))
+FIGURE_INPUTS = figure_inputs(ABLATION, bool(FORWARD.get("evaluation")), LEARN_PDOS)
 
 
 report: "../report/workflow.rst"

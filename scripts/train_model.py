@@ -49,6 +49,8 @@ pred = xr.Dataset(
     attrs={"target": wc.target, "window": wc.window,
            "units": {"valence": "e", PDOS_TARGET: "states/eV (s then p)"}.get(wc.target, "1")},
 )
+if wc.target == PDOS_TARGET:  # the rows are s then p on this grid
+    pred = pred.assign_coords(pdos_energy=("pdos_energy", ds["pdos_energy"].values, dict(ds["pdos_energy"].attrs)))
 with atomic_path(out.predictions) as tmp:
     pred.to_netcdf(tmp)
 with atomic_path(out.learning_curve) as tmp:

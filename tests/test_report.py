@@ -18,7 +18,7 @@ from siox_xanes.learning.training import window_mask
 GRID = np.linspace(1830, 1880, 256)
 LEARNING = yaml.safe_load((ROOT / "config.yaml").read_text())["learning"]
 WINDOWS, ABLATION = LEARNING["windows"], LEARNING["ablation"]
-FIGURE_INPUTS = figure_inputs(ABLATION, forward_evaluation=True)
+FIGURE_INPUTS = figure_inputs(ABLATION, forward_evaluation=True, pdos=True)
 
 
 def test_every_catalogued_figure_has_a_drawing_function():
@@ -27,7 +27,8 @@ def test_every_catalogued_figure_has_a_drawing_function():
     # forward models' figures
     assert set(figure_inputs({})) == set(FIGURES) - {"fig5_window_parity", "fig6_window_rdf_rmse",
                                                       "figS5_bands_valence", "figS6_bands_rdf",
-                                                      "fig11_forward_spectra", "forward_models", "selection_curves"}
+                                                      "fig11_forward_spectra", "forward_models", "selection_curves",
+                                                      "pdos_windows"}
     # windows come from the config, not from a fixed list
     assert figure_inputs({"sub_windows": ["u", "v"]})["fig5_window_parity"] == ["valence_u", "valence_v", "valence_full"]
 
@@ -121,6 +122,15 @@ def write_fixture(root):
             pd.DataFrame(rows).replace("plain", "without_augmentation").to_csv(path, index=False)
         elif key in FORWARD_KEYS:
             write_forward_fixture(root)
+        elif key.startswith("pdos_"):  # s then p on the PDOS grid
+            from synthetic import PDOS_GRID, synthetic_pdos
+
+            s, p, _ = synthetic_pdos(cls)
+            truth = np.hstack([s, p])
+            xr.Dataset({"prediction": (("site", "output"), truth + 0.05 * rng.random(truth.shape)),
+                        "truth": (("site", "output"), truth), "split": ("site", split)},
+                       coords={"cell": ("site", cells), "atom_index": ("site", np.arange(n)), "pdos_energy": PDOS_GRID}
+                       ).to_netcdf(path)
         elif key == "baseline_full":
             q = rng.random(n) * 3
             path.write_text(json.dumps({"truth": q.tolist(), "prediction": (q + 0.3 * rng.random(n)).tolist(),
@@ -262,3 +272,28 @@ def test_report_has_the_forward_models_beside_the_class_mean_and_the_selection_c
     random = curves["curves"]["random"]["0.3"]
     assert f"{random['rmse_not_computed']:.4f} ± {random['rmse_spread']:.4f} ({random['averaged_max_deviation_pct']:.1f} %)" in section
     assert "| 30 % (" in section and "uncertainty_reduction" in section
+
+
+def test_report_has_the_pdos_networks_beside_template_matching_per_split_region_and_window():
+    from synthetic import PDOS_GRID, synthetic_pdos
+
+    from siox_xanes.learning.pdos import pdos_errors, template_matching
+
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    s, p, _ = synthetic_pdos(np.arange(40) % 5)
+    truth = np.hstack([s, p])
+    net, base = truth + 0.02, template_matching(truth[:20], truth[:20], truth[20:] + 0.01)
+    described = pdos_errors(truth[20:], net[20:], PDOS_GRID, 0.05)
+    fold = {"test": {"rmse": described["rmse"]}, "n_test": 20, "test_described": described,
+            "baseline": {"test": {"rmse": 0.5}, "test_described": pdos_errors(truth[20:], base, PDOS_GRID, 0.05)}}
+    splits = {"pdos": {"target": "pdos", "n_sites": 40, "n_cells": 5, "candidate": 0, "config": {"kind": "cnn"},
+                       "splits": {"random_sites": fold, "by_cell": fold, "leave_one_composition_out": fold}}}
+    ctx = fake_context(cfg) | {"splits": splits}
+    ctx["metrics"] |= {f"pdos/{w}": {"window_eV": cfg["learning"]["windows"][w], "test_described": described}
+                       for w in ("full", "a")}
+    section = render(paper, ctx, [], []).split("## Ground-state s and p PDOS")[1]
+    assert "network: candidate 0 (cnn)" in section
+    assert f"| by cell (no cell on both sides) | 20 | {described['rmse']:.4f} | 0.5000 |" in section
+    assert f"| p 0 to 7.5 eV | {described['regions']['p 0 to 7.5 eV']:.4f} |" in section
+    assert "| a 1830.00-1836.25 |" in section and "pdos_windows.png" in section

@@ -33,16 +33,25 @@ def template_matching(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarr
     return np.asarray(y_train)[np.argmin(d2, axis=1)]
 
 
-def pdos_errors(truth: np.ndarray, prediction: np.ndarray, energy: np.ndarray, gap_threshold: float) -> dict:
-    """RMSE per orbital and region (states/eV), and the local gap from the predicted p PDOS against
-    the true one's (eV; sites where either has no gap on the grid are counted, not scored)."""
+def region_errors(truth: np.ndarray, prediction: np.ndarray, energy: np.ndarray) -> dict[str, float]:
+    """RMSE (states/eV) per orbital and region, e.g. ``'p 0 to 7.5 eV'``."""
     energy = np.asarray(energy, float)
     t, p = orbitals(truth, len(energy)), orbitals(prediction, len(energy))
-    out = {"rmse": metrics(np.asarray(truth, float), np.asarray(prediction, float))["rmse"], "regions": {}}
+    out = {}
     for orbital in ORBITALS:
         for lo, hi in REGIONS_EV:
             sel = (energy >= lo - 1e-9) & (energy <= hi + 1e-9)
-            out["regions"][f"{orbital} {lo:g} to {hi:g} eV"] = float(np.sqrt(np.mean((t[orbital][:, sel] - p[orbital][:, sel]) ** 2)))
+            out[f"{orbital} {lo:g} to {hi:g} eV"] = float(np.sqrt(np.mean((t[orbital][:, sel] - p[orbital][:, sel]) ** 2)))
+    return out
+
+
+def pdos_errors(truth: np.ndarray, prediction: np.ndarray, energy: np.ndarray, gap_threshold: float) -> dict:
+    """RMSE overall and per orbital and region (states/eV), and the local gap from the predicted p
+    PDOS against the true one's (eV; sites where either has no gap on the grid are counted, not scored)."""
+    energy = np.asarray(energy, float)
+    t, p = orbitals(truth, len(energy)), orbitals(prediction, len(energy))
+    out = {"rmse": metrics(np.asarray(truth, float), np.asarray(prediction, float))["rmse"],
+           "regions": region_errors(truth, prediction, energy)}
     gap_true = np.array([local_gap(energy, row, gap_threshold)[0] for row in t["p"]])
     gap_pred = np.array([local_gap(energy, row, gap_threshold)[0] for row in p["p"]])
     both = np.isfinite(gap_true) & np.isfinite(gap_pred)

@@ -19,9 +19,10 @@ from .. import layout
 FULL = layout.FULL_WINDOW
 
 
-def figure_inputs(ablation: dict, forward_evaluation: bool = False) -> dict[str, list[str]]:
+def figure_inputs(ablation: dict, forward_evaluation: bool = False, pdos: bool = False) -> dict[str, list[str]]:
     """Figure name -> input keys, for the configured ablation groups (and the forward models'
-    figures when the config evaluates them: ``forward.evaluation``)."""
+    figures when the config evaluates them: ``forward.evaluation``; the PDOS networks' where the
+    PDOS is learned)."""
     subs = list(ablation.get("sub_windows", []))
     bands = list(ablation.get("bands", []))
     figures = {
@@ -40,6 +41,8 @@ def figure_inputs(ablation: dict, forward_evaluation: bool = False) -> dict[str,
         figures["fig11_forward_spectra"] = ["forward_predictions"]
         figures["forward_models"] = ["forward_evaluation"]
         figures["selection_curves"] = ["selection_curves"]
+    if pdos:  # beyond the paper: seed 004's PDOS, per window and region
+        figures["pdos_windows"] = [f"pdos_{w}" for w in [*subs, FULL]]
     if subs:
         figures["fig5_window_parity"] = [f"valence_{w}" for w in [*subs, FULL]]
         figures["fig6_window_rdf_rmse"] = [f"rdf_{w}" for w in [*subs, FULL]]
@@ -53,7 +56,7 @@ def figure_windows(name: str, ablation: dict) -> list[str]:
     """The energy windows figure ``name`` shows (their bounds are its params, so that editing one
     window redraws only the figures that show it): those of its inputs, and the sub-windows that
     Fig. 2 shades."""
-    keys = figure_inputs(ablation, forward_evaluation=True).get(name, [])
+    keys = figure_inputs(ablation, forward_evaluation=True, pdos=True).get(name, [])
     shown = [key.split("_", 1)[1] for key in keys if key.split("_", 1)[0] in layout.TARGETS]
     if name == "fig2_spectra":
         shown += list(ablation.get("sub_windows", []))

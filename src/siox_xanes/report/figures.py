@@ -395,6 +395,50 @@ def selection_curves(inp, png, pdf, windows, ablation):
     save_figure(fig, png, pdf)
 
 
+def pdos_windows(inp, png, pdf, windows, ablation):
+    """Seed 004's question, which part of the spectrum tells which part of the PDOS: the test RMSE
+    of each window's network per orbital and region; and the full window's best, median and worst
+    predicted test site."""
+    from ..learning.pdos import REGIONS_EV, region_errors
+
+    names = [*ablation.get("sub_windows", []), FULL]
+    preds = {w: _load(inp[f"pdos_{w}"]) for w in names}
+    energy = preds[FULL]["pdos_energy"].values
+    table, labels = [], None
+    for w in names:
+        test = preds[w]["split"].values == 1
+        regions = region_errors(preds[w]["truth"].values[test], preds[w]["prediction"].values[test], energy)
+        labels = list(regions)
+        table.append(list(regions.values()))
+    fig = plt.figure(figsize=(10, 4.2))
+    ax = fig.add_subplot(1, 2, 1)
+    im = ax.imshow(np.asarray(table), aspect="auto", cmap="viridis_r")
+    ax.set_yticks(range(len(names)), [f"{w} {windows[w][0]:.0f}-{windows[w][1]:.0f}" if w in windows else w for w in names],
+                  fontsize=6)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
+    fig.colorbar(im, ax=ax, label="test RMSE (states/eV)")
+    full = preds[FULL]
+    test = np.flatnonzero(full["split"].values == 1)
+    rmse = per_row_rmse(full["truth"].values[test], full["prediction"].values[test])
+    order = np.argsort(rmse)
+    n = len(energy)
+    for j, (label, k) in enumerate((("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))):
+        a = fig.add_subplot(3, 2, 2 * j + 2)
+        row = test[k]
+        for offset, (orbital, colour) in enumerate((("s", "tab:blue"), ("p", "tab:red"))):
+            part = slice(offset * n, (offset + 1) * n)
+            a.plot(energy, full["truth"].values[row, part], color=colour, lw=1.6, alpha=0.4)
+            a.plot(energy, full["prediction"].values[row, part], color=colour, lw=0.8, label=orbital)
+        for lo, _ in REGIONS_EV[1:]:
+            a.axvline(lo, color="0.8", lw=0.5)
+        a.set_title(f"{label}: {str(full['cell'].values[row])} Si {int(full['atom_index'].values[row])}", fontsize=7)
+        a.tick_params(labelsize=6)
+    a.set_xlabel("E - highest occupied level (eV)")
+    a.legend(fontsize=6, frameon=False)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
 # Figure name -> drawing function; the inputs of each are in catalog.figure_inputs.
 FIGURES = {
     "fig1_structures": fig1_structures,
@@ -414,4 +458,5 @@ FIGURES = {
     "fig11_forward_spectra": fig11_forward_spectra,
     "forward_models": forward_models,
     "selection_curves": selection_curves,
+    "pdos_windows": pdos_windows,
 }
