@@ -429,6 +429,54 @@ def test_answers_the_models_cannot_vouch_for_are_flagged(predictor_file, tmp_pat
     assert rc == 2 and len(rows) == 3 and rows[2].startswith(f"{tmp_path / 'missing.xdi'},,error,")
 
 
+@pytest.mark.slow
+def test_a_predictor_with_the_pdos_gives_it_with_a_band_and_the_local_gap_with_an_interval(tmp_path, capsys):
+    """Seed 004 in `predict`: where the cube holds the PDOS the predictor trains its ensemble, calibrates
+    a band per energy and the local gap's interval on held-out cells, and answers with both in JSON,
+    CSV and the plot."""
+    from synthetic import PDOS_GRID, synthetic_pdos
+
+    sites, systems = synthetic_cubes(n=300, n_cells=15, seed=2)
+    s, p, gap = synthetic_pdos(sites["n_o_neighbours"].values, seed=2)
+    sites = sites.assign_coords(pdos_energy=PDOS_GRID).assign(
+        pdos_s=(("site", "pdos_energy"), s), pdos_p=(("site", "pdos_energy"), p),
+        local_gap=("site", gap, {"threshold_states_per_eV": 0.05}))
+    cnn = {"kind": "cnn", "channels": [8], "kernel_size": 5, "pool": 4, "hidden": [64], "activation": "relu",
+           "learning_rate": 1e-3}
+    # small: its shape and its calibration, not its skill
+    learning = {"candidates": {**LEARNING["candidates"], "pdos": [cnn]},
+                "training": {**LEARNING["training"], "max_epochs": 60, "patience": 10}}
+    settings = {**SETTINGS, "ensemble_members": 2, "fractions": {"mixtures": 300, "max_sites": 16}, "robustness": {},
+                "augmentation": {**SETTINGS["augmentation"], "copies": 1}}
+    quartz = sites["mu"].values[np.argmax(sites["n_o_neighbours"].values)]
+    bundle, ev, _ = train_predictor(sites, systems, {"alpha_quartz": (GRID, quartz), "diamond_si": (GRID, silicon_reference(sites))},
+                                    learning, Normalisation(), PredictorSettings.from_config(settings), log=lambda *a: None)
+    assert ev["pdos"]["local_gap_scored"] > 0 and ev["pdos"]["local_gap_halfwidth_eV"] > 0
+    assert 0.6 <= ev["coverage"]["pdos_sites"]["coverage"] <= 1.0 and len(ev["epochs"]["pdos"]) == 2
+    path = tmp_path / "predictor.pt"
+    save_predictor(path, bundle)
+    test = [i for i, c in enumerate(sites["cell"].values) if c in bundle["training"]["cells"]["test"]][:3]
+    rng = np.random.default_rng(3)
+    files = [write_xdi(tmp_path / f"s{k}.xdi", MEASURED_E, as_measured(sites["mu"].values[k], rng)) for k in test]
+    rc, out, _ = predict_one([*files, "--shift", "0", "--plots", tmp_path / "png"], path, capsys)
+    answer = json.loads(out)
+    assert rc == 0 and "local_gap" in answer["interval"] and answer["units"]["pdos"].startswith("states/eV")
+    for r, k in zip(answer["results"], test):
+        assert len(r["pdos_s"]) == len(r["pdos_energy"]) == len(PDOS_GRID)
+        lo, hi = (np.array(b) for b in r["pdos_p_band"])
+        assert (lo >= 0).all() and (lo <= np.array(r["pdos_p"]) + 1e-12).all() and (np.array(r["pdos_p"]) <= hi + 1e-12).all()
+        if r["local_gap"] is not None:
+            assert r["local_gap_interval"][0] < r["local_gap"] < r["local_gap_interval"][1]
+    inside = [r["local_gap_interval"][0] <= g <= r["local_gap_interval"][1]
+              for r, g in zip(answer["results"], gap[test]) if r["local_gap"] is not None]
+    assert inside and np.mean(inside) >= 2 / 3
+    assert len(list((tmp_path / "png").glob("*.png"))) == 3
+    assert cli_main(["predict", str(files[0]), "--model", str(path), "--shift", "0", "--format", "csv",
+                     "-o", str(tmp_path / "out.csv")]) == 0
+    header, row = (tmp_path / "out.csv").read_text().splitlines()
+    assert header.endswith("local_gap_eV,local_gap_low_eV,local_gap_high_eV") and len(row.split(",")) == len(header.split(","))
+
+
 def test_predict_names_what_is_wrong(predictor_file, tmp_path, capsys):
     path = predictor_file[0]
     e = np.arange(1835.0, 1870.0, 0.2)  # misses the model window 1830-1880

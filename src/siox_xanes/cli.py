@@ -59,16 +59,21 @@ CSV_COLUMNS = ["file", "spectrum", "status", "shift_eV", "valence_e", "valence_l
 def _csv(results: list[dict], failed: list[dict]) -> str:
     """One row per spectrum and one per failed file (status 'error'); units in the column names."""
     classes = list(results[0]["fractions"]) if results else []
+    gap = bool(results) and "local_gap" in results[0]  # a predictor with the PDOS (seed 004)
+    gap_columns = ["local_gap_eV", "local_gap_low_eV", "local_gap_high_eV"] if gap else []
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([*CSV_COLUMNS, *[f"fraction_{c}" for c in classes]])
+    w.writerow([*CSV_COLUMNS, *[f"fraction_{c}" for c in classes], *gap_columns])
+    number = lambda v: f"{v:.4f}" if v is not None else ""  # noqa: E731  (None: unbounded or no gap)
     for r in results:
         w.writerow([r["file"], r["spectrum"], r["status"], f"{r['shift_eV']:.4f}", f"{r['valence']:.4f}",
-                    *(f"{v:.4f}" if v is not None else "" for v in r["valence_interval"]), r["confidence"],
+                    *(number(v) for v in r["valence_interval"]), r["confidence"],
                     f"{r['valence_ensemble_std']:.4f}", f"{r['edge_gap_filled_eV']:.3f}",
-                    ";".join(r["quality"]["flags"]), "", *[f"{r['fractions'][c]:.4f}" for c in classes]])
+                    ";".join(r["quality"]["flags"]), "", *[f"{r['fractions'][c]:.4f}" for c in classes],
+                    *([number(r["local_gap"]), *(number(v) for v in r["local_gap_interval"])] if gap else [])])
     for f in failed:
-        w.writerow([f["file"], "", "error", *[""] * (len(CSV_COLUMNS) - 4), f["error"], *[""] * len(classes)])
+        w.writerow([f["file"], "", "error", *[""] * (len(CSV_COLUMNS) - 4), f["error"], *[""] * len(classes),
+                    *[""] * len(gap_columns)])
     return buf.getvalue()
 
 
@@ -90,7 +95,10 @@ def _interval_meaning(predictor) -> dict:
                         "held-out calibration cells' site spectra needed to cover their true valence that often"),
             "rdf_band": f"{100 * conf:.0f} % split-conformal band per R, clipped at g = 0",
             "fractions": (f"{100 * conf:.0f} % split-conformal interval per class, calibrated on mixtures of "
-                          "calibration cells' sites; clipped to [0, 1]" if normalised else "no interval")}
+                          "calibration cells' sites; clipped to [0, 1]" if normalised else "no interval"),
+            **({"pdos_band": f"{100 * conf:.0f} % split-conformal band per energy and orbital, clipped at 0",
+                "local_gap": f"{100 * conf:.0f} % split-conformal interval of the gap read from the predicted p PDOS, "
+                             "calibrated on held-out cells' sites"} if "pdos" in predictor.bundle else {})}
 
 
 def predict_command(args) -> int:

@@ -15,12 +15,14 @@ import numpy as np
 
 from ..measured.align import shift_from_reference
 from ..measured.normalise import Normalisation, normalise, normalise_many
+from ..layout import PDOS_TARGET
 from ..measured.readers import Spectrum
 from .augment import Augmentation, augmented_set, perturbed
 from .domain import domain_distances, fit_domain
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload, net_config
+from .pdos import ORBITALS, orbitals
 from .training import target_values
 from .uncertainty import (SPLIT_NAMES, Ensemble, cell_split, conformal_halfwidth, coverage,
                           train_ensemble)
@@ -133,7 +135,9 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     log(f"cells: {sum(v == 0 for v in part_of.values())} train, {sum(v == 1 for v in part_of.values())} calibration, "
         f"{sum(v == 2 for v in part_of.values())} test; sites {len(train)}/{len(cal)}/{len(test)}")
     x_norm = normalise_many(energy, mu_raw, norm, computed=True)
-    y = {"valence": target_values(sites, "valence"), "rdf": target_values(sites, "rdf")}
+    # the PDOS (s then p) where the cube holds it (seed 004): its own ensemble, band and local gap
+    targets = ("valence", "rdf", PDOS_TARGET) if "pdos_s" in sites else ("valence", "rdf")
+    y = {target: target_values(sites, target) for target in targets}
     members, seed = settings.ensemble_members, settings.seed
     # src: for each augmented spectrum, the training site it comes from.
     x_aug, _, src = augmented_set(energy, mu_raw[train], np.zeros(len(train)), norm, settings.augmentation, seed)
@@ -142,10 +146,10 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     domain = fit_domain(x_aug, x_cal_aug)
     log(f"input domain: {len(domain['components'])} principal components, thresholds T2/k "
         f"{domain['t2_threshold']:.2f}, residual {domain['residual_threshold']:.4f}")
-    cfg = {target: first_net_config(learning, target) for target in ("valence", "rdf")}
+    cfg = {target: first_net_config(learning, target) for target in targets}
     aug_cfg = {target: augmented_net_config(c, settings.augmented_training) for target, c in cfg.items()}
     ensembles = {}
-    for target in ("valence", "rdf"):
+    for target in targets:
         # validation by training site: a site's perturbed copies would otherwise validate it
         ensembles[target] = train_ensemble(x_aug, y[target][train][src], aug_cfg[target], members, seed, groups=src)
         log(f"{target}: {members} members (augmented, {len(x_aug)} spectra), epochs {ensembles[target].epochs}")
@@ -168,6 +172,15 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         "valence": valence_scale * float(np.median(cal_difficulty)),  # a typical half-width, for the report
         "rdf": conformal_halfwidth(y["rdf"][cal] - ensembles["rdf"].predict(x_norm[cal])[0], conf),
     }
+    pdos = None
+    if PDOS_TARGET in ensembles:  # a band per energy, and the local gap's half-width from its calibration errors
+        pdos = {"energy": np.asarray(sites["pdos_energy"].values, float),
+                "gap_threshold": float(sites["local_gap"].attrs["threshold_states_per_eV"])}
+        p_cal = ensembles[PDOS_TARGET].predict(x_norm[cal])[0]
+        halfwidth[PDOS_TARGET] = conformal_halfwidth(y[PDOS_TARGET][cal] - p_cal, conf)
+        gap_error = _local_gaps(p_cal, pdos) - np.asarray(sites["local_gap"].values, float)[cal]
+        pdos["gap_halfwidth"] = float(conformal_halfwidth(gap_error[np.isfinite(gap_error)], conf)[0])
+        pdos["gap_scored_fraction"] = float(np.isfinite(gap_error).mean())
     # fractions: one split-conformal half-width per class, on mixtures of the calibration cells' sites
     cal_mix_x, cal_mix_f = random_mixtures(x_cal_aug, n_o[cal][src_cal], max(200, settings.mixtures // 4),
                                            settings.max_sites_per_mixture, seed + 3)
@@ -185,11 +198,21 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                              "valence_without_augmentation": plain.epochs, "fractions": fractions.epochs},
                   "augmented_training": settings.augmented_training,
                   "coverage": {}, "metrics": {}}
-    test_halfwidth = {"valence": valence_halfwidths(x_norm[test])[:, None], "rdf": halfwidth["rdf"]}
-    for target in ("valence", "rdf"):
+    test_halfwidth = {"valence": valence_halfwidths(x_norm[test])[:, None], **{t: halfwidth[t] for t in targets[1:]}}
+    for target in targets:
         mean = ensembles[target].predict(x_norm[test])[0]
         evaluation["coverage"][f"{target}_sites"] = coverage(y[target][test], mean, test_halfwidth[target])
         evaluation["metrics"][f"{target}_sites"] = metrics(y[target][test], mean.reshape(y[target][test].shape))
+    if pdos is not None:
+        gap_error = (_local_gaps(ensembles[PDOS_TARGET].predict(x_norm[test])[0], pdos)
+                     - np.asarray(sites["local_gap"].values, float)[test])
+        scored = gap_error[np.isfinite(gap_error)]
+        evaluation["pdos"] = {"local_gap_halfwidth_eV": pdos["gap_halfwidth"],
+                              "local_gap_coverage": float(np.mean(np.abs(scored) <= pdos["gap_halfwidth"])) if len(scored) else None,
+                              "local_gap_mae_eV": float(np.mean(np.abs(scored))) if len(scored) else None,
+                              "local_gap_scored": int(len(scored)), "n_test": int(len(test)),
+                              "pdos_halfwidth_median": float(np.median(halfwidth[PDOS_TARGET]))}
+        evaluation["epochs"][PDOS_TARGET] = ensembles[PDOS_TARGET].epochs
     # per composition of the test cells: does the interval hold everywhere, not only on average?
     compositions = np.array([str(c).split("_")[0][1:] for c in cells[test]])
     v_test = ensembles["valence"].predict(x_norm[test])[0][:, 0]
@@ -228,7 +251,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         "energy": energy, "r": np.asarray(sites["r"].values, float),
         "normalisation": norm.as_dict(),
         "ensembles": {k: [model_payload(m) for m in e.members] for k, e in
-                      (("valence", ensembles["valence"]), ("rdf", ensembles["rdf"]), ("fractions", fractions))},
+                      (*ensembles.items(), ("fractions", fractions))},
         "conformal": {"confidence": conf, "valence_halfwidth": float(halfwidth["valence"]),
                       "valence_scale": valence_scale, "difficulty": scales,
                       "rdf_halfwidth": np.asarray(halfwidth["rdf"], float),
@@ -240,10 +263,19 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         # the range of each scalar target over the training sites: an answer outside it is flagged
         "target_range": {"valence": [float(y["valence"][train].min()), float(y["valence"][train].max())]},
         "classes": list(CLASS_NAMES),
+        **({"pdos": {**pdos, "halfwidth": np.asarray(halfwidth[PDOS_TARGET], float)}} if pdos else {}),
         "training": {"cells": evaluation["cells"], "n_sites": evaluation["n_sites"],
                      "cube": dict(sites.attrs).get("config_sha256")},
     }
     return bundle, evaluation, robustness
+
+
+def _local_gaps(pdos_rows: np.ndarray, pdos: dict) -> np.ndarray:
+    """Local gap (eV) of each predicted PDOS row (s then p), from its p half."""
+    from ..spectra.pdos import local_gap
+
+    p = orbitals(pdos_rows, len(pdos["energy"]))["p"]
+    return np.array([local_gap(pdos["energy"], row, pdos["gap_threshold"])[0] for row in p])
 
 
 def _finite_or_none(v) -> float | None:
@@ -287,7 +319,14 @@ class Predictor:
             q = np.full(len(v_mean), conf["valence_halfwidth"])
         f = as_fractions(f_mean)
         f_half = np.asarray(conf.get("fractions_halfwidth", np.full(f.shape[1], np.nan)), float)
-        return {"valence": v_mean[:, 0], "valence_std": v_std[:, 0],
+        extra = {}
+        pdos = self.bundle.get("pdos")
+        if pdos is not None:
+            p_mean, p_std = self.ensembles[PDOS_TARGET].predict(x_norm)
+            gap = _local_gaps(p_mean, pdos)
+            extra = {"pdos": p_mean, "pdos_std": p_std, "pdos_halfwidth": np.asarray(pdos["halfwidth"], float),
+                     "local_gap": gap, "local_gap_interval": np.stack([gap - pdos["gap_halfwidth"], gap + pdos["gap_halfwidth"]], axis=1)}
+        return extra | {"valence": v_mean[:, 0], "valence_std": v_std[:, 0],
                 "valence_interval": np.stack([v_mean[:, 0] - q, v_mean[:, 0] + q], axis=1),
                 "fractions_interval": np.stack([np.clip(f - f_half, 0, 1), np.clip(f + f_half, 0, 1)], axis=-1),
                 "rdf": g_mean, "rdf_std": g_std, "rdf_halfwidth": np.asarray(conf["rdf_halfwidth"], float),
@@ -317,7 +356,9 @@ MAX_REFERENCE_RMS = 0.35
 KIND_MARGIN = 1.5
 UNITS = {"energy": "eV", "shift_eV": "eV", "valence": "e (Bader charge of the absorbing Si; the mean over its sites "
          "for a mixture)", "rdf_r": "angstrom", "rdf": "1 (per-site g(R) of Si and O around Si)",
-         "fractions": "1 (fraction of the Si sites in each valence class Si0 ... Si4+)"}
+         "fractions": "1 (fraction of the Si sites in each valence class Si0 ... Si4+)",
+         "pdos_energy": "eV relative to the highest occupied level", "pdos": "states/eV (Löwdin s and p PDOS of the Si)",
+         "local_gap": "eV (where the predicted p PDOS reaches the training threshold on both sides of 0)"}
 
 
 def reference_alignment(predictor: Predictor, reference: Spectrum, kind: str | None = None,
@@ -444,7 +485,25 @@ def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float
             "rdf_r": predictor.bundle["r"].tolist(), "rdf": rdf.tolist(),
             "rdf_band": [[float(max(v, 0.0)) if np.isfinite(v) else None for v in out["rdf"][i] + sign * out["rdf_halfwidth"]]
                          for sign in (-1, 1)],
+            **(_pdos_result(predictor, out, i) if "pdos" in out else {}),
             "quality": {**quality[i], **{k: float(v) for k, v in prepared[i][2].items()}},
             "normalised": x[i],
         })
     return results
+
+
+def _pdos_result(predictor: Predictor, out: dict, i: int) -> dict:
+    """Spectrum ``i``'s s and p PDOS with their band (clipped at 0 states/eV) and its local gap with
+    its interval (null where the predicted p PDOS shows no gap on the grid)."""
+    energy = predictor.bundle["pdos"]["energy"]
+    n = len(energy)
+    mean, half = out["pdos"][i], out["pdos_halfwidth"]
+    lo, hi = np.maximum(mean - half, 0.0), np.maximum(mean + half, 0.0)
+    gap = out["local_gap"][i]
+    finite = [float(v) if np.isfinite(v) else None for v in out["local_gap_interval"][i]]
+    return {"pdos_energy": energy.tolist(),
+            **{f"pdos_{o}": np.maximum(mean[k * n:(k + 1) * n], 0.0).tolist() for k, o in enumerate(ORBITALS)},
+            **{f"pdos_{o}_band": [lo[k * n:(k + 1) * n].tolist(), hi[k * n:(k + 1) * n].tolist()]
+               for k, o in enumerate(ORBITALS)},
+            "local_gap": float(gap) if np.isfinite(gap) else None,
+            "local_gap_interval": finite if np.isfinite(gap) else [None, None]}

@@ -90,7 +90,9 @@ def prediction_figure(result: dict, grid, png_path) -> None:
     its interval, valence-class fractions, RDF with its conformal band."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [1.4, 0.8, 1.2]})
+    with_pdos = "pdos_energy" in result
+    fig, axes = plt.subplots(1, 4 if with_pdos else 3, figsize=(17 if with_pdos else 13, 3.6),
+                             gridspec_kw={"width_ratios": [1.4, 0.8, 1.2, 1.2][:4 if with_pdos else 3]})
     ax = axes[0]
     ax.plot(grid, result["normalised"], color="k", lw=1.2)
     ax.axvspan(*result["window_eV"], color="tab:blue", alpha=0.07, label="model window")
@@ -115,6 +117,17 @@ def prediction_figure(result: dict, grid, png_path) -> None:
     ax.plot(r, result["rdf"], color="tab:orange")
     ax.set(xlabel="R (Å)", ylabel="g(R)", title="RDF around Si")
     ax.legend(frameon=False)
+    if with_pdos:
+        ax = axes[3]
+        e = np.asarray(result["pdos_energy"])
+        for orbital, colour in (("s", "tab:blue"), ("p", "tab:red")):
+            band = np.array(result[f"pdos_{orbital}_band"], dtype=float)
+            ax.fill_between(e, band[0], band[1], color=colour, alpha=0.2)
+            ax.plot(e, result[f"pdos_{orbital}"], color=colour, label=f"{orbital} PDOS")
+        gap, (lo, hi) = result["local_gap"], result["local_gap_interval"]
+        text = (f"local gap {gap:.2f} eV" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None else "")) if gap is not None else "no local gap on the grid"
+        ax.set(xlabel="E - highest occupied level (eV)", ylabel="states/eV", title=text)
+        ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
