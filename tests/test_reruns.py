@@ -233,6 +233,24 @@ def test_a_reference_k_mesh_reruns_only_that_reference(finished_run):
     assert not {"random_network", "melt_quench", "reference_structure"} & set(counts), counts
 
 
+def test_adding_the_pdos_computes_it_per_cell_and_reruns_no_md_or_dft(finished_run):
+    """Seed 004's target added to a finished run: one PDOS job per glass cell (its own SCF), the cubes
+    and the networks that read them; no MD, ground state or site again."""
+    default = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+    def add_pdos(config):
+        config["pdos"] = default["pdos"]
+        config["learning"]["candidates"]["pdos"] = default["learning"]["candidates"]["pdos"][:1]
+
+    counts = dry_run(finished_run, add_pdos)
+    config = base_config()
+    n_cells = len(config["structures"]["compositions"]) * len(config["structures"]["seeds"])
+    assert counts["cell_pdos"] == n_cells and counts["dataset_cubes"] == 1, counts
+    # the cube changed, so every network learns again: three targets now, each window
+    assert counts["train_model"] == 3 * len(config["learning"]["windows"]) and counts["evaluate_splits"] == 3, counts
+    assert not {*EXPENSIVE, *DATASETS} & set(counts), counts
+
+
 def test_predictor_settings_rerun_only_the_predictor(finished_run):
     counts = dry_run(finished_run, setter("uncertainty.ensemble_members", 3))
     assert counts == {"train_predictor": 1, "figure": 1, "reproduction_report": 1, "all": 1}, counts
