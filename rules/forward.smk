@@ -75,6 +75,26 @@ rule completed_spectra:
         "../scripts/completed_spectra.py"
 
 
+# Every Si of the run's cells predicted by the shipped forward model from the structures alone:
+# spectra of cells no DFT has touched (the paper preset's right after its MD), asked for by name.
+rule predicted_spectra:
+    input:
+        model=repository_file(layout.SHIPPED_FORWARD_MODEL),
+        structures=FORWARD_STRUCTURES,
+    output:
+        predicted=layout.PREDICTED_SPECTRA,
+    log:
+        "logs/predicted_spectra.log",
+    benchmark:
+        "benchmarks/predicted_spectra.tsv"
+    conda:
+        "../envs/forward.yaml"
+    params:
+        cells=GLASS_CELLS,
+    script:
+        "../scripts/predicted_spectra.py"
+
+
 # How well the structure -> spectrum models do on cells they never saw, and how fast each site
 # selection teaches them: both in the report (forward.evaluation; absent: neither is made).
 FORWARD_EVALUATION = FORWARD.get("evaluation")

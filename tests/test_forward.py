@@ -336,3 +336,18 @@ def test_completed_cells_keep_the_computed_spectra_and_predict_the_rest(release_
         complete_cells(bundle, {c: structures[c] for c in chosen}, wrong)
     with pytest.raises(ForwardModelError, match="energy grid"):
         complete_cells(bundle, {c: structures[c] for c in chosen}, computed.isel(energy=slice(1, None)))
+
+
+def test_cells_without_any_dft_are_predicted_whole():
+    from siox_xanes.forward.completion import PREDICTED, predict_cells
+    from siox_xanes.forward.spectrum import load_bundle
+    from siox_xanes.release.publish import read_structures
+
+    from siox_xanes import layout
+
+    structures = read_structures(RELEASE / layout.RELEASE_FILES["structures"])
+    cells = {c: structures[c] for c in ("x0.50_seed1", "x1.75_seed2")}
+    done = predict_cells(load_bundle(ROOT / layout.SHIPPED_FORWARD_MODEL), cells)
+    assert (done["spectrum_source"].values == PREDICTED).all() and list(done["n_sites_computed"].values) == [0, 0]
+    assert done.sizes["site"] == sum(a.get_chemical_symbols().count("Si") for a in cells.values())
+    assert (done["system_mu_norm_high"] > done["system_mu_norm"]).mean() > 0.9

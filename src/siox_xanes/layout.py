@@ -81,6 +81,8 @@ FORWARD_PREDICTIONS = "results/forward/out_of_fold.nc"  # the best model's by-ce
 SELECTION_CURVES = "results/forward/selection_curves.json"
 # every Si of every cell: computed spectra and the forward model's for the others (rule completed_spectra)
 COMPLETED_SPECTRA = "results/dataset/spectra_completed.nc"
+# every Si of the run's cells predicted by the shipped forward model, from the structures alone (no DFT)
+PREDICTED_SPECTRA = "results/forward/predicted_spectra.nc"
 FIGURE = "results/figures/{fig}.png"                   # and its .pdf beside it
 FIGURE_PDF = "results/figures/{fig}.pdf"
 REPORT = "results/report.md"

@@ -69,6 +69,16 @@ def complete_cells(bundle: ForwardBundle, structures: dict, computed: xr.Dataset
     return _dataset(sites, cells, energy, bundle)
 
 
+def predict_cells(bundle: ForwardBundle, structures: dict) -> xr.Dataset:
+    """The completed cube of cells without any DFT: every Si predicted (``siox-xanes spectrum``'s
+    answer for each cell, in one file)."""
+    n = len(bundle.energy)
+    none = xr.Dataset({"mu_norm": (("site", "energy"), np.empty((0, n)))},
+                      coords={"energy": bundle.energy, "cell": ("site", np.array([], dtype=str)),
+                              "atom_index": ("site", np.array([], dtype=int))})
+    return complete_cells(bundle, structures, none)
+
+
 def _dataset(sites: list[dict], cells: list[dict], energy: np.ndarray, bundle: ForwardBundle) -> xr.Dataset:
     def stack(key):
         return np.concatenate([s[key] for s in sites])
