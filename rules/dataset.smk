@@ -24,6 +24,8 @@ rule site_rdf:
 rule dataset_cubes:
     input:
         **SELECTION_INPUT,
+        # every Si's PDOS and local gap, where the config computes them (block pdos)
+        **({"pdos": expand(layout.CELL_PDOS, cell=GLASS_CELLS)} if PDOS else {}),
         spectra=rules.align_spectra.output.spectra,
         alignment=rules.align_spectra.output.alignment,
         pseudo_manifest=SITE_PSEUDO.manifest,
@@ -31,8 +33,6 @@ rule dataset_cubes:
         bader=expand(layout.BADER_CHARGES, cell=GLASS_CELLS),
         rdf=expand(layout.SITE_RDF, cell=GLASS_CELLS),
         ground_states=expand(layout.GROUND_STATE_SUMMARY, cell=GLASS_CELLS),
-        # every Si's PDOS and local gap, where the config computes them (block pdos)
-        **({"pdos": expand(layout.CELL_PDOS, cell=GLASS_CELLS)} if PDOS else {}),
     output:
         sites=layout.SITE_CUBE,
         systems=layout.SYSTEM_CUBE,

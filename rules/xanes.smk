@@ -155,7 +155,9 @@ if PDOS:
             mem_mb=lambda wc, attempt: XANES["mpi_ranks"]
             * XANES["mem_mb_per_rank"]
             * attempt,
-            runtime=lambda wc, attempt: 2 * XANES["runtime_min"]["ground_state"] * attempt,
+            runtime=lambda wc, attempt: 2
+            * XANES["runtime_min"]["ground_state"]
+            * attempt,
             scf_attempt=lambda wc, attempt: attempt,
         params:
             scf=lambda wc: pdos_scf_settings(wc.cell),

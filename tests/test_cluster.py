@@ -65,7 +65,8 @@ def test_slurm_profile_is_complete_and_resolves_from_the_repository_root():
     assert counts["melt_quench"] == 45, counts
     assert counts["ground_state"] == 45 + 2 and counts["bader_charges"] == 45 + 2
     assert counts["core_hole_xanes"] == 5290 + 2
-    assert counts["train_model"] == 11 * 2  # full, a-h, two 25 eV bands x (valence, rdf)
+    assert counts["train_model"] == 11 * 3  # full, a-h, two 25 eV bands x (valence, rdf, pdos)
+    assert counts["cell_pdos"] == 45
     # the paper's 12 figures (Figs. 1-8, S3-S6) + the predictor's robustness curves + the learning
     # curves + the forward models' three (seed 002's Fig. 11, by composition, selection curves)
     assert counts["figure"] == 17 and counts["reproduction_report"] == 1

@@ -239,8 +239,9 @@ def test_settings_dataclasses_hold_exactly_the_keys_results_depend_on():
 def test_pdos_inputs_and_parsers_on_a_recorded_nscf_run(tmp_path):
     """spectra/pdos.py against a real non-self-consistent pw.x run (alpha-quartz, 2x2x2, 54 bands,
     fixed occupations) and files laid out as projwfc.x writes them."""
+    from siox_xanes.spectra.energy import local_gap
     from siox_xanes.spectra.pdos import (PdosSettings, empty_bands_for, highest_band_eV, highest_occupied_eV,
-                                         local_gap, nscf_input, projwfc_input, read_atom_pdos)
+                                         nscf_input, projwfc_input, read_atom_pdos)
     from siox_xanes.spectra.references import reference_crystal
 
     out = (DATA / "pw_nscf_alpha_quartz.out").read_text()

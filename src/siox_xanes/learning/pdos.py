@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectra.pdos import local_gap
+from ..spectra.energy import local_gap
 from .metrics import metrics
 
 # seed 004's four 7.5 eV regions, relative to the reference level

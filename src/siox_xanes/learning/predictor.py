@@ -272,7 +272,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
 
 def _local_gaps(pdos_rows: np.ndarray, pdos: dict) -> np.ndarray:
     """Local gap (eV) of each predicted PDOS row (s then p), from its p half."""
-    from ..spectra.pdos import local_gap
+    from ..spectra.energy import local_gap
 
     p = orbitals(pdos_rows, len(pdos["energy"]))["p"]
     return np.array([local_gap(pdos["energy"], row, pdos["gap_threshold"])[0] for row in p])

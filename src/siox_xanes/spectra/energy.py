@@ -118,3 +118,15 @@ def global_shift(reference: list[tuple[np.ndarray, np.ndarray]], onsets: list[fl
     e, mu = mean_spectrum(reference)
     peak = main_peak(e, mu, min(onsets), window)
     return experiment_eV - peak, peak
+
+
+def local_gap(energy: np.ndarray, p_pdos: np.ndarray, threshold: float) -> tuple[float, float, float]:
+    """(gap, valence edge, conduction edge) in eV from a p PDOS on an energy grid relative to the
+    highest occupied level: the highest point at or below 0 and the lowest above 0 where the PDOS
+    reaches ``threshold``. NaN where no such point lies on the grid."""
+    energy, p_pdos = np.asarray(energy), np.asarray(p_pdos)
+    below = np.flatnonzero((energy <= 0) & (p_pdos >= threshold))
+    above = np.flatnonzero((energy > 0) & (p_pdos >= threshold))
+    vb = float(energy[below[-1]]) if len(below) else float("nan")
+    cb = float(energy[above[0]]) if len(above) else float("nan")
+    return cb - vb, vb, cb

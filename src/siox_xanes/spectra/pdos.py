@@ -23,6 +23,7 @@ from ase.units import Bohr
 from .. import RY_TO_EV
 from ..layout import VALENCE_ELECTRONS
 from .calc import Launch, ScfSettings, _keep_outputs, _kept, run_scf, scratch_dir
+from .energy import local_gap
 from .programs import QEError, run_qe
 from .qe_files import program_clocks
 
@@ -126,18 +127,6 @@ def read_atom_pdos(folder: Path, atom: int, element: str) -> dict[str, tuple[np.
             total = data[:, 1] if total is None else total + data[:, 1]
         out[orbital] = (data[:, 0], total)
     return out
-
-
-def local_gap(energy: np.ndarray, p_pdos: np.ndarray, threshold: float) -> tuple[float, float, float]:
-    """(gap, valence edge, conduction edge) in eV from a p PDOS on an energy grid relative to the
-    highest occupied level: the highest point at or below 0 and the lowest above 0 where the PDOS
-    reaches ``threshold``. NaN where no such point lies on the grid."""
-    energy, p_pdos = np.asarray(energy), np.asarray(p_pdos)
-    below = np.flatnonzero((energy <= 0) & (p_pdos >= threshold))
-    above = np.flatnonzero((energy > 0) & (p_pdos >= threshold))
-    vb = float(energy[below[-1]]) if len(below) else float("nan")
-    cb = float(energy[above[0]]) if len(above) else float("nan")
-    return cb - vb, vb, cb
 
 
 def _nscf_and_projections(work: Path, atoms, pdos: PdosSettings, launch: Launch) -> dict:
