@@ -68,9 +68,10 @@ def test_slurm_profile_is_complete_and_resolves_from_the_repository_root():
     assert counts["train_model"] == 11 * 3  # full, a-h, two 25 eV bands x (valence, rdf, pdos)
     assert counts["cell_pdos"] == 45
     # the paper's 12 figures (Figs. 1-8, S3-S6) + the predictor's robustness curves + the learning
-    # curves + the forward models' three (seed 002's Fig. 11, by composition, selection curves)
-    assert counts["figure"] == 17 and counts["reproduction_report"] == 1
-    assert counts["evaluate_splits"] == 2 and counts["train_predictor"] == 1
+    # curves + the forward models' three (seed 002's Fig. 11, by composition, selection curves) + the
+    # PDOS networks' (seed 004)
+    assert counts["figure"] == 18 and counts["reproduction_report"] == 1
+    assert counts["evaluate_splits"] == 3 and counts["train_predictor"] == 1
     assert counts["forward_evaluation"] == counts["selection_curves"] == counts["forward_model"] == 1
 
 
