@@ -287,7 +287,9 @@ def gamma_onset(row: dict) -> float | None:
     if not path.is_file():
         return None
     correction = json.loads((PSEUDO / layout.PSEUDO_MANIFEST).read_text())["atomic_correction_eV"]
-    return onset_energy_eV(row["core_hole_energy_eV"], json.loads(path.read_text())["total_energy_eV"], correction)
+    summary = json.loads(path.read_text())
+    # an ultrasoft-environment run keeps its all-PAW SCF beside: the energy the all-PAW rows pair with
+    return onset_energy_eV(row["core_hole_energy_eV"], summary.get("paw_scf", summary)["total_energy_eV"], correction)
 
 
 def scf_mesh_table(rows: list[dict]) -> str:
