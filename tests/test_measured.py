@@ -184,6 +184,9 @@ def test_random_mixtures_are_averages_with_their_class_fractions():
     n_o = np.array([0, 1, 2, 3, 4, 4])
     spectra, targets = random_mixtures(x, n_o, 50, 10, seed=0)
     assert np.allclose(targets.sum(axis=1), 1) and np.allclose(spectra, targets)  # one-hot spectra: average = fractions
+    # with values per site, each mixture's mean value: here the O count, so sum_k k f_k
+    again, _, means = random_mixtures(x, n_o, 50, 10, seed=0, values=n_o)
+    assert np.array_equal(again, spectra) and np.allclose(means, targets @ np.arange(5))
     assert np.allclose(class_fractions([0, 4, 4, 7]), [0.25, 0, 0, 0, 0.75])
     assert np.allclose(as_fractions(np.array([[-0.1, 0.3, 0.1, 0.0, 0.0]])), [[0, 0.75, 0.25, 0, 0]])
 

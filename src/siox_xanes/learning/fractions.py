@@ -22,8 +22,9 @@ def class_fractions(n_o: np.ndarray) -> np.ndarray:
     return np.bincount(n_o, minlength=len(CLASSES)) / max(1, len(n_o))
 
 
-def random_mixtures(x: np.ndarray, n_o: np.ndarray, n_mixtures: int, max_sites: int, seed: int):
-    """Averages of random site mixtures and their class fractions.
+def random_mixtures(x: np.ndarray, n_o: np.ndarray, n_mixtures: int, max_sites: int, seed: int, values=None):
+    """Averages of random site mixtures and their class fractions (and, given ``values`` per site,
+    the mixtures' mean values as a third array).
 
     Classes absent from ``n_o`` get no weight; each mixture draws between 1
     and ``max_sites`` sites with replacement.
@@ -36,6 +37,7 @@ def random_mixtures(x: np.ndarray, n_o: np.ndarray, n_mixtures: int, max_sites: 
     if not present.any():
         raise ValueError("no sites to mix")
     spectra, targets = np.empty((n_mixtures, x.shape[1])), np.empty((n_mixtures, len(CLASSES)))
+    means = None if values is None else np.empty(n_mixtures)
     for i in range(n_mixtures):
         weights = np.where(present, rng.dirichlet(np.ones(len(CLASSES))), 0.0)
         weights /= weights.sum()
@@ -43,7 +45,9 @@ def random_mixtures(x: np.ndarray, n_o: np.ndarray, n_mixtures: int, max_sites: 
         picks = np.concatenate([rng.choice(by_class[k], c) for k, c in enumerate(counts) if c])
         spectra[i] = x[picks].mean(axis=0)
         targets[i] = counts / counts.sum()
-    return spectra, targets
+        if means is not None:
+            means[i] = np.mean(np.asarray(values, float)[picks])
+    return (spectra, targets) if means is None else (spectra, targets, means)
 
 
 def as_fractions(raw: np.ndarray) -> np.ndarray:

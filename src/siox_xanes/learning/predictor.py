@@ -48,6 +48,9 @@ class PredictorSettings:
     alignment: dict = field(default_factory=dict)
     # max_epochs/patience of the members trained on augmented spectra; None keeps the CV's.
     augmented_training: dict | None = None
+    # the valence ensemble also learns from the site mixtures (their mean valence), so that averaged
+    # spectra, which mixing broadens and shifts, lie inside its training set (issue 36: the bias on them)
+    valence_from_mixtures: bool = False
 
     @classmethod
     def from_config(cls, block: dict) -> "PredictorSettings":
@@ -55,7 +58,8 @@ class PredictorSettings:
                    float(block["calibration_fraction"]), float(block["test_fraction"]),
                    Augmentation.from_config(block["augmentation"]), int(block["fractions"]["mixtures"]),
                    int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]),
-                   dict(block["augmented_training"]) if block.get("augmented_training") else None)
+                   dict(block["augmented_training"]) if block.get("augmented_training") else None,
+                   bool(block["fractions"].get("train_valence", False)))
 
 
 def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
@@ -148,14 +152,19 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         f"{domain['t2_threshold']:.2f}, residual {domain['residual_threshold']:.4f}")
     cfg = {target: first_net_config(learning, target) for target in targets}
     aug_cfg = {target: augmented_net_config(c, settings.augmented_training) for target, c in cfg.items()}
+    mix_x, mix_f, mix_valence = random_mixtures(x_aug, n_o[train][src], settings.mixtures, settings.max_sites_per_mixture,
+                                                seed, values=y["valence"][train][src][:, 0])
     ensembles = {}
     for target in targets:
         # validation by training site: a site's perturbed copies would otherwise validate it
-        ensembles[target] = train_ensemble(x_aug, y[target][train][src], aug_cfg[target], members, seed, groups=src)
-        log(f"{target}: {members} members (augmented, {len(x_aug)} spectra), epochs {ensembles[target].epochs}")
+        x_t, y_t, groups = x_aug, y[target][train][src], src
+        if target == "valence" and settings.valence_from_mixtures:  # each mixture its own group
+            x_t, y_t = np.vstack([x_aug, mix_x]), np.vstack([y_t, mix_valence[:, None]])
+            groups = np.concatenate([src, len(train) + np.arange(len(mix_x))])
+        ensembles[target] = train_ensemble(x_t, y_t, aug_cfg[target], members, seed, groups=groups)
+        log(f"{target}: {members} members (augmented, {len(x_t)} spectra), epochs {ensembles[target].epochs}")
     plain = train_ensemble(x_norm[train], y["valence"][train], cfg["valence"], members, seed)
     log(f"valence without augmentation: epochs {plain.epochs}")
-    mix_x, mix_f = random_mixtures(x_aug, n_o[train][src], settings.mixtures, settings.max_sites_per_mixture, seed)
     # fractions: the valence architecture, five outputs
     fractions = train_ensemble(mix_x, mix_f, aug_cfg["valence"], members, seed + 1)
     log(f"fractions: {settings.mixtures} mixtures, epochs {fractions.epochs}")
