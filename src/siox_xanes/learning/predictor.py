@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..layout import PDOS_TARGET
 from ..measured.align import shift_from_reference
 from ..measured.normalise import Normalisation, normalise, normalise_many
-from ..layout import PDOS_TARGET
 from ..measured.readers import Spectrum
 from .augment import Augmentation, augmented_set, perturbed
 from .domain import domain_distances, fit_domain
