@@ -60,16 +60,17 @@ def load_rows() -> list[dict]:
 
 
 def run_cell(cell: str, meshes: list[str]) -> None:
+    """One SCF, then each mesh's NSCF + projwfc.x; a row is appended as each mesh finishes."""
     atoms = read_structures(RELEASE / layout.RELEASE_FILES["structures"])[cell]
     settings = [PdosSettings(nscf_kpoints=MESHES[m]) for m in meshes]
     started_cpu, started = cpu_seconds(), time.perf_counter()
-    results = cell_pdos(atoms, release_scf(), settings, PSEUDO, 1, Launch(1, "auto"))
-    total_cpu, total_wall = cpu_seconds() - started_cpu, time.perf_counter() - started
-    for mesh, r in zip(meshes, results):
+
+    def write(p: PdosSettings, r: dict) -> None:
+        mesh = meshes[settings.index(p)]
         row = {"cell": cell, "atoms": len(atoms), "x": cell[1:5], "mesh": mesh, "kpoints": r["nscf_kpoints"],
                "nbnd": r["nbnd"], "bands_reach_eV": r["bands_reach_eV"], "highest_occupied_eV": r["highest_occupied_eV"],
                "lowest_unoccupied_eV": r["lowest_unoccupied_eV"], "nscf_cpu_s": r.get("nscf_cpu_s"),
-               "cell_cpu_s_all_meshes": total_cpu, "cell_wall_s_all_meshes": total_wall,
+               "cell_cpu_s_so_far": cpu_seconds() - started_cpu, "cell_wall_s_so_far": time.perf_counter() - started,
                "energy_eV": r["energy_eV"].tolist(), "si_atoms": r["si_atoms"],
                "pdos_s": np.round(r["pdos_s"], 5).tolist(), "pdos_p": np.round(r["pdos_p"], 5).tolist(),
                "local_gap_eV": r["local_gap_eV"].tolist()}
@@ -77,6 +78,8 @@ def run_cell(cell: str, meshes: list[str]) -> None:
             fh.write(json.dumps(row) + "\n")
         print(f"{cell} {mesh}: nbnd {r['nbnd']}, bands reach {r['bands_reach_eV']:.1f} eV, "
               f"median local gap {np.nanmedian(r['local_gap_eV']):.2f} eV, nscf {r.get('nscf_cpu_s', 0):.0f} CPU s", flush=True)
+
+    cell_pdos(atoms, release_scf(), settings, PSEUDO, 1, Launch(1, "auto"), on_result=write)
 
 
 def deviation(a: dict, b: dict) -> tuple[float, float, float]:

@@ -163,15 +163,20 @@ def _nscf_and_projections(work: Path, atoms, pdos: PdosSettings, launch: Launch)
 
 
 def cell_pdos(atoms, scf: ScfSettings, pdos: PdosSettings | list[PdosSettings], pseudo_dir: Path, attempt: int,
-              launch: Launch, keep: Path | None = None):
+              launch: Launch, keep: Path | None = None, on_result=None):
     """Every Si atom's s and p PDOS on ``pdos.grid`` (relative to the highest occupied level) and its
     local gap, from one all-PAW SCF; a list of settings (other meshes) gives a list of results from
-    that one SCF. Raises QEError when the empty bands do not reach ``empty_eV`` above that level."""
+    that one SCF, each handed to ``on_result(settings, result)`` as soon as it is done. Raises QEError
+    when the empty bands do not reach ``empty_eV`` above that level."""
     with scratch_dir("pdos-") as tmp:
         work = Path(tmp)
         try:
             run_scf(atoms, replace(scf, environment_pseudopotentials="paw"), pseudo_dir, work, "gs", attempt, launch)
-            results = [_nscf_and_projections(work, atoms, p, launch) for p in (pdos if isinstance(pdos, list) else [pdos])]
+            results = []
+            for p in pdos if isinstance(pdos, list) else [pdos]:
+                results.append(_nscf_and_projections(work, atoms, p, launch))
+                if on_result is not None:
+                    on_result(p, results[-1])
         except QEError as exc:
             raise QEError(f"{exc}{_kept(keep)}") from exc
         finally:
