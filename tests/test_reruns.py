@@ -239,7 +239,9 @@ def test_adding_the_pdos_computes_it_per_cell_and_reruns_no_md_or_dft(finished_r
     default = yaml.safe_load((ROOT / "config.yaml").read_text())
 
     def add_pdos(config):
-        config["pdos"] = default["pdos"]
+        meshes = default["pdos"]["nscf_kpoints_by_composition"]
+        config["pdos"] = {**default["pdos"], "nscf_kpoints_by_composition": {
+            x: k for x, k in meshes.items() if x in config["structures"]["compositions"]}}
         config["learning"]["candidates"]["pdos"] = default["learning"]["candidates"]["pdos"][:1]
 
     counts = dry_run(finished_run, add_pdos)
