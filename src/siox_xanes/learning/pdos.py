@@ -26,6 +26,12 @@ def orbitals(y: np.ndarray, n_energy: int) -> dict[str, np.ndarray]:
     return {"s": y[:, :n_energy], "p": y[:, n_energy:]}
 
 
+def local_gaps(rows: np.ndarray, energy: np.ndarray, gap_threshold: float) -> np.ndarray:
+    """Local gap (eV) of each PDOS target row (s then p), read from its p half; NaN where none."""
+    p = orbitals(rows, len(energy))["p"]
+    return np.array([local_gap(energy, row, gap_threshold)[0] for row in p])
+
+
 def template_matching(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
     """Each test row gets the target of its nearest training row (Euclidean, on the inputs)."""
     x_train, x_test = np.asarray(x_train, float), np.asarray(x_test, float)
@@ -49,11 +55,9 @@ def pdos_errors(truth: np.ndarray, prediction: np.ndarray, energy: np.ndarray, g
     """RMSE overall and per orbital and region (states/eV), and the local gap from the predicted p
     PDOS against the true one's (eV; sites where either has no gap on the grid are counted, not scored)."""
     energy = np.asarray(energy, float)
-    t, p = orbitals(truth, len(energy)), orbitals(prediction, len(energy))
     out = {"rmse": metrics(np.asarray(truth, float), np.asarray(prediction, float))["rmse"],
            "regions": region_errors(truth, prediction, energy)}
-    gap_true = np.array([local_gap(energy, row, gap_threshold)[0] for row in t["p"]])
-    gap_pred = np.array([local_gap(energy, row, gap_threshold)[0] for row in p["p"]])
+    gap_true, gap_pred = (local_gaps(rows, energy, gap_threshold) for rows in (truth, prediction))
     both = np.isfinite(gap_true) & np.isfinite(gap_pred)
     diff = gap_pred[both] - gap_true[both]
     out["local_gap"] = {"mae_eV": float(np.mean(np.abs(diff))) if both.any() else float("nan"),

@@ -22,7 +22,7 @@ from .domain import domain_distances, fit_domain
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload, net_config
-from .pdos import ORBITALS, orbitals
+from .pdos import ORBITALS, local_gaps
 from .training import target_values
 from .uncertainty import (SPLIT_NAMES, Ensemble, cell_split, conformal_halfwidth, coverage,
                           train_ensemble)
@@ -187,7 +187,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                 "gap_threshold": float(sites["local_gap"].attrs["threshold_states_per_eV"])}
         p_cal = ensembles[PDOS_TARGET].predict(x_norm[cal])[0]
         halfwidth[PDOS_TARGET] = conformal_halfwidth(y[PDOS_TARGET][cal] - p_cal, conf)
-        gap_error = _local_gaps(p_cal, pdos) - np.asarray(sites["local_gap"].values, float)[cal]
+        gap_error = local_gaps(p_cal, pdos["energy"], pdos["gap_threshold"]) - np.asarray(sites["local_gap"].values, float)[cal]
         pdos["gap_halfwidth"] = float(conformal_halfwidth(gap_error[np.isfinite(gap_error)], conf)[0])
         pdos["gap_scored_fraction"] = float(np.isfinite(gap_error).mean())
     # fractions: one split-conformal half-width per class, on mixtures of the calibration cells' sites
@@ -213,7 +213,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         evaluation["coverage"][f"{target}_sites"] = coverage(y[target][test], mean, test_halfwidth[target])
         evaluation["metrics"][f"{target}_sites"] = metrics(y[target][test], mean.reshape(y[target][test].shape))
     if pdos is not None:
-        gap_error = (_local_gaps(ensembles[PDOS_TARGET].predict(x_norm[test])[0], pdos)
+        gap_error = (local_gaps(ensembles[PDOS_TARGET].predict(x_norm[test])[0], pdos["energy"], pdos["gap_threshold"])
                      - np.asarray(sites["local_gap"].values, float)[test])
         scored = gap_error[np.isfinite(gap_error)]
         evaluation["pdos"] = {"local_gap_halfwidth_eV": pdos["gap_halfwidth"],
@@ -279,14 +279,6 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     return bundle, evaluation, robustness
 
 
-def _local_gaps(pdos_rows: np.ndarray, pdos: dict) -> np.ndarray:
-    """Local gap (eV) of each predicted PDOS row (s then p), from its p half."""
-    from ..spectra.energy import local_gap
-
-    p = orbitals(pdos_rows, len(pdos["energy"]))["p"]
-    return np.array([local_gap(pdos["energy"], row, pdos["gap_threshold"])[0] for row in p])
-
-
 def _finite_or_none(v) -> float | None:
     return float(v) if np.isfinite(v) else None
 
@@ -332,7 +324,7 @@ class Predictor:
         pdos = self.bundle.get("pdos")
         if pdos is not None:
             p_mean, p_std = self.ensembles[PDOS_TARGET].predict(x_norm)
-            gap = _local_gaps(p_mean, pdos)
+            gap = local_gaps(p_mean, pdos["energy"], pdos["gap_threshold"])
             extra = {"pdos": p_mean, "pdos_std": p_std, "pdos_halfwidth": np.asarray(pdos["halfwidth"], float),
                      "local_gap": gap, "local_gap_interval": np.stack([gap - pdos["gap_halfwidth"], gap + pdos["gap_halfwidth"]], axis=1)}
         return extra | {"valence": v_mean[:, 0], "valence_std": v_std[:, 0],
