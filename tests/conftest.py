@@ -69,6 +69,19 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)  # stable: the collection order within each rank
 
 
+def pytest_collection_finish(session):
+    """Under --dist loadgroup each worker names a grouped test `<id>@<group>`; without that
+    suffix the groups are silently spread over both workers (pytest 9 with pytest-xdist 3.8:
+    each worker then redoes the session fixtures, and the 'repository' tests run side by side)."""
+    if not session.config.getvalue("loadgroup"):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"--dist loadgroup ignores the xdist_group marks of {len(lost)} tests "
+                                f"(e.g. {lost[0]}): use the pytest pinned in requirements.lock")
+
+
 def shared_folder(tmp_path_factory) -> Path:
     """A folder every pytest-xdist worker of this session sees (the session's own folder
     without xdist), as deep below the session's folder as a test's tmp_path: runs copied
