@@ -70,7 +70,8 @@ rule completed_spectra:
     conda:
         "../envs/forward.yaml"
     params:
-        cells=GLASS_CELLS,
+        # from a release: the cells its cube holds (the config's own cells name another run)
+        cells=[] if DATASET_RELEASE else GLASS_CELLS,
     script:
         "../scripts/completed_spectra.py"
 
@@ -134,6 +135,8 @@ if FORWARD_EVALUATION:
         input:
             sites=dataset_input("sites", layout.SITE_CUBE),
             structures=FORWARD_STRUCTURES,
+            # the full window's valence network reads each cell's mean valence off its averaged spectra
+            valence=layout.MODEL.format(window=layout.FULL_WINDOW, target="valence"),
         output:
             curves=layout.SELECTION_CURVES,
         log:

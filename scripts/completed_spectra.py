@@ -10,10 +10,11 @@ from siox_xanes.release.publish import read_structures_of
 
 log = start(snakemake)
 params = snakemake.params
-structures = read_structures_of(list(snakemake.input.structures), params.cells)
 with xr.open_dataset(snakemake.input.sites) as cube:
     computed = cube[["mu_norm"]].load()
-completed = complete_cells(load_bundle(snakemake.input.model), {c: structures[c] for c in params.cells}, computed)
+cells = params.cells or sorted(set(computed["cell"].values.astype(str)))
+structures = read_structures_of(list(snakemake.input.structures), cells)
+completed = complete_cells(load_bundle(snakemake.input.model), {c: structures[c] for c in cells}, computed)
 with atomic_path(snakemake.output.completed) as tmp:
     completed.to_netcdf(tmp)
 n = completed.sizes["site"]

@@ -73,7 +73,7 @@ def pytest_collection_finish(session):
     """Under --dist loadgroup each worker names a grouped test `<id>@<group>`; without that
     suffix the groups are silently spread over both workers (pytest 9 with pytest-xdist 3.8:
     each worker then redoes the session fixtures, and the 'repository' tests run side by side)."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist workers only
         return
     lost = [item.nodeid for item in session.items
             if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]

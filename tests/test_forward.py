@@ -278,10 +278,19 @@ def test_selection_curves_are_nested_and_committee_asks_the_ensemble():
         for order in method_orders:
             assert len(set(order.tolist())) == len(order) >= counts[-1]
             assert len(set(cells[order[:n_cells]])) == n_cells, method  # every cell's first site at the head
-    curves = selection_curves(features, spectra, classes, cells, fractions, orders)
+    # a linear read-out stands in for the valence network: averaged spectrum -> mean valence
+    weights = np.linalg.lstsq(spectra, classes.astype(float), rcond=None)[0]
+    curves = selection_curves(features, spectra, classes, cells, fractions, orders,
+                              valence=(lambda averaged: averaged @ weights, classes.astype(float)))
+    names = sorted(set(cells))
+    all_dft = np.array([spectra[cells == c].mean(axis=0) @ weights - classes[cells == c].mean() for c in names])
     for method, curve in curves.items():
         assert [curve[f"{f:g}"]["computed"] for f in fractions] == counts
         assert curve["0.6"]["rmse_not_computed"] < curve["0.2"]["rmse_not_computed"] * 1.05, method
+        for row in curve.values():
+            assert row["valence_rmse_all_dft"] == pytest.approx(np.sqrt(np.mean(all_dft**2)))
+            assert row["valence_rmse_ratio"] == pytest.approx(row["valence_rmse_averaged"] / row["valence_rmse_all_dft"])
+            assert row["valence_rmse_averaged"] > 0
     assert curves["random"]["0.2"]["rmse_spread"] > 0  # three orders, three answers
     with pytest.raises(ValueError, match="expected some of"):
         selection_orders(features, spectra, cells, counts, ["clairvoyant"], 1, 0, ensemble)

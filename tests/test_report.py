@@ -76,7 +76,8 @@ def write_forward_fixture(root):
     orders = selection_orders(features, spectra, cells, [15, 44], ["uncertainty_reduction", "random"], 2, 0, ensemble)
     (root / input_path("selection_curves")).write_text(json.dumps(
         {"descriptor": {"kind": "soap"}, "random_repeats": 2,
-         "curves": selection_curves(features, spectra, classes, cells, [0.1, 0.3], orders)}))
+         "curves": selection_curves(features, spectra, classes, cells, [0.1, 0.3], orders,
+                                    valence=(lambda averaged: averaged.mean(axis=1), classes.astype(float)))}))
 
 
 def write_fixture(root):
@@ -272,6 +273,8 @@ def test_report_has_the_forward_models_beside_the_class_mean_and_the_selection_c
     random = curves["curves"]["random"]["0.3"]
     assert f"{random['rmse_not_computed']:.4f} ± {random['rmse_spread']:.4f} ({random['averaged_max_deviation_pct']:.1f} %)" in section
     assert "| 30 % (" in section and "uncertainty_reduction" in section
+    assert (f"| 30 % | {curves['curves']['uncertainty_reduction']['0.3']['valence_rmse_averaged']:.4f} "
+            f"({curves['curves']['uncertainty_reduction']['0.3']['valence_rmse_ratio']:.2f}) |") in section
 
 
 def test_report_has_the_pdos_networks_beside_template_matching_per_split_region_and_window():
