@@ -7,10 +7,11 @@ random Si-Si bonds step by step, each step minimised, annealed cold and cooled, 
 at 1 atm), checked against `validation.bounds`, and its spectrum predicted by the shipped
 structure -> spectrum model, through the command itself. The MD times are shorter than the
 default config's (below), since a 27x larger cell costs 27x more per picosecond; the checks say
-whether the cell is sound all the same. Writes bench/results/large_cell_spectrum.json, the cell
-(large_cell_x1.00.extxyz.xz) and the command's CSV and plot under bench/results/large_cell/.
+whether the cell is sound all the same. Writes bench/results/large_cell_spectrum_<x>_q<quench>.json,
+the cell (large_cell_<x>_q<quench>.extxyz.xz) and the command's CSV and plot under
+bench/results/large_cell_<x>_q<quench>/.
 
-    .venv/bin/python bench/large_cell_spectrum.py [--repeat 12 12 12] [--si 2700] [--o 2700] [--ranks 1]
+    .venv/bin/python bench/large_cell_spectrum.py [--repeat 12 12 12] [--si 2700] [--o 2700] [--ranks 1] [--quench-ps 100]
 """
 
 from __future__ import annotations
@@ -41,16 +42,16 @@ from siox_xanes.structures.oxidation import Oxidation, grow_from_si  # noqa: E40
 
 # The large cell's MD, shorter than config.yaml's (hold 100 ps, quench 400 ps; anneal 20 ps and
 # cool 50 ps per O step): the quench rate is 5000 K / 100 ps = 50 K/ps, 4x the default's.
-LARGE_MD = {"hold_ps": 20.0, "quench_ps": 100.0}
+LARGE_MD = {"hold_ps": 20.0, "quench_ps": 100.0}  # --quench-ps 400: the default's rate (12.5 K/ps)
 LARGE_OXIDATION = {"anneal_ps": 5.0, "cool_ps": 10.0}
 
 
-def grow_cell(cfg: dict, repeat, n_si: int, n_o: int, seed: int, ranks: int, scratch: Path):
+def grow_cell(cfg: dict, repeat, n_si: int, n_o: int, seed: int, ranks: int, scratch: Path, md: dict):
     x_key = f"{n_o / n_si:.2f}"
     cfg = {**cfg, "structures": {**cfg["structures"], "lattice": {**cfg["structures"]["lattice"], "repeat": list(repeat)},
                                  "compositions": {x_key: {"Si": n_si, "O": n_o}}}}
     lattice = lattice_from_config(cfg["structures"]["lattice"])
-    protocol = replace(MeltQuench.from_md_config(cfg["md"], velocity_seed(seed, x_key)), **LARGE_MD)
+    protocol = replace(MeltQuench.from_md_config(cfg["md"], velocity_seed(seed, x_key)), **md)
     ox = Oxidation(**{**oxidation_settings(cfg, x_key), **LARGE_OXIDATION})
     atoms, _, _ = grow_from_si(build_network(n_si, 0, lattice, seed, x_key), ox, protocol, cfg["md"]["potential"],
                                scratch, seed, x_key, ranks=ranks)
@@ -64,24 +65,27 @@ def main() -> None:
     ap.add_argument("--o", type=int, default=2700)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ranks", type=int, default=1)
+    ap.add_argument("--quench-ps", type=float, default=LARGE_MD["quench_ps"], help="the a-Si quench from the melt")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results")
     args = ap.parse_args()
     from ase.io import read, write
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    folder = args.out / "large_cell"
+    md = {**LARGE_MD, "quench_ps": args.quench_ps}
+    tag = f"x{args.o / args.si:.2f}_q{args.quench_ps:g}"  # one set of files per composition and quench
+    folder = args.out / f"large_cell_{tag}"
     folder.mkdir(parents=True, exist_ok=True)
-    cell_file = args.out / f"large_cell_x{args.o / args.si:.2f}.extxyz.xz"
+    cell_file = args.out / f"large_cell_{tag}.extxyz.xz"
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        atoms, x_key = grow_cell(cfg, args.repeat, args.si, args.o, args.seed, args.ranks, Path(tmp))
+        atoms, x_key = grow_cell(cfg, args.repeat, args.si, args.o, args.seed, args.ranks, Path(tmp), md)
     md_s = time.perf_counter() - t0
     with lzma.open(cell_file, "wt") as fh:
         write(fh, atoms, format="extxyz")
     check = validate_cell(atoms, cfg["validation"]["cutoffs"], Soundness.from_mapping(cfg["validation"]["bounds"]))
 
     # the command as a user runs it, on the file just written (ASE reads .xz itself)
-    plain = folder / f"large_cell_x{x_key}.extxyz"
+    plain = folder / f"large_cell_{tag}.extxyz"
     write(plain, read(cell_file))
     t0 = time.perf_counter()
     subprocess.run([str(ROOT / ".venv/bin/siox-xanes"), "spectrum", str(plain), "-o", str(folder), "--plots"], check=True)
@@ -102,7 +106,7 @@ def main() -> None:
         dft_mean = mu[same_x].mean(axis=0) if same_x.any() else None
     out = {
         "cell": {"formula": atoms.get_chemical_formula(), "atoms": len(atoms), "si_sites": result["n_si"],
-                 "repeat": args.repeat, "seed": args.seed, "md": LARGE_MD, "oxidation": LARGE_OXIDATION,
+                 "repeat": args.repeat, "seed": args.seed, "md": md, "oxidation": LARGE_OXIDATION,
                  "file": cell_file.name},
         "soundness": {k: check[k] for k in ("density_g_cm3", "fraction_si_fourfold", "mean_si_per_o", "flags")},
         "o_o_bonds": int(check["bond_counts"]["O-O"]),
@@ -118,7 +122,7 @@ def main() -> None:
         out["vs_medium_v2_dft_mean"] = {"sites": int(same_x.sum()),
                                         "max_abs_dev_pct_of_peak": round(100 * float(dev.max() / dft_mean.max()), 1),
                                         "rms_dev_pct_of_peak": round(100 * float(np.sqrt((dev ** 2).mean()) / dft_mean.max()), 1)}
-    (args.out / "large_cell_spectrum.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
+    (args.out / f"large_cell_spectrum_{tag}.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
     print(json.dumps(out, indent=1, default=float))
 
 
