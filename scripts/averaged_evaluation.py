@@ -6,7 +6,7 @@ import xarray as xr
 from siox_xanes.io import atomic_path, write_json
 from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.metrics import metrics, per_row_rmse
-from siox_xanes.learning.nets import load_model
+from siox_xanes.learning.nets import load_model, on_model_grid
 from siox_xanes.joblog import start
 
 log = start(snakemake)
@@ -16,8 +16,7 @@ out = {}
 preds = {}
 for target, path in (("valence", snakemake.input.valence), ("rdf", snakemake.input.rdf)):
     model, meta = load_model(path)
-    mask = np.isin(np.round(ds["energy"].values, 6), np.round(np.asarray(meta["energy"]), 6))
-    preds[target] = model.predict(ds[MODEL_INPUT].values[:, mask])
+    preds[target] = model.predict(ds[MODEL_INPUT].values[:, on_model_grid(ds["energy"].values, meta)])
 truth_q = ds["mean_bader_charge"].values
 pq = preds["valence"].ravel()
 out["mean_valence"] = {**metrics(truth_q, pq), "max_deviation": float(np.abs(pq - truth_q).max())}

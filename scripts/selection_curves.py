@@ -8,7 +8,7 @@ from siox_xanes.forward.evaluation import selection_curves, selection_orders
 from siox_xanes.forward.models import SpectrumEnsemble
 from siox_xanes.io import write_json
 from siox_xanes.joblog import start
-from siox_xanes.learning.nets import load_model
+from siox_xanes.learning.nets import load_model, on_model_grid
 from siox_xanes.release.publish import read_structures_of
 
 log = start(snakemake)
@@ -25,11 +25,11 @@ ensemble = SpectrumEnsemble.from_block(params.ensemble, seed=params.seed)
 orders = selection_orders(features, spectra, cells, counts, list(params.methods), params.random_repeats,
                           params.seed, ensemble)
 valence_net, meta = load_model(snakemake.input.valence)
-on_model_grid = np.isin(np.round(sites["energy"].values, 6), np.round(np.asarray(meta["energy"]), 6))
+valence_grid = on_model_grid(sites["energy"].values, meta)
 
 
 def mean_valence(averaged):
-    return valence_net.predict(averaged[:, on_model_grid]).ravel()
+    return valence_net.predict(averaged[:, valence_grid]).ravel()
 
 
 curves = selection_curves(features, spectra, classes, cells, list(params.fractions), orders,

@@ -244,6 +244,11 @@ def load_model(path) -> tuple[Fitted, dict]:
     return model_from_payload(payload), payload["meta"]
 
 
+def on_model_grid(energy: np.ndarray, meta: dict) -> np.ndarray:
+    """Which points of a cube's energy grid a saved model reads (its window's, ``meta['energy']``)."""
+    return np.isin(np.round(np.asarray(energy, float), 6), np.round(np.asarray(meta["energy"], float), 6))
+
+
 def spectrum_on_model_grid(energy: np.ndarray, mu: np.ndarray, grid: np.ndarray, what: str = "spectrum") -> np.ndarray:
     """A user's spectrum interpolated onto a model's energy grid; it must cover the grid."""
     energy, mu = np.asarray(energy, float), np.asarray(mu, float)
