@@ -17,12 +17,17 @@ from siox_xanes import layout
 from siox_xanes.release.batches import pack
 
 
-def site_state(workdir: Path):
-    """(finished, running) core-hole sites of the glasses: a job's log exists from its start,
-    its site.json only once it is done."""
-    started = {p.stem for p in workdir.glob("logs/core_hole_xanes/x*.log")}
-    finished = {f"{p.parent.parent.name}_{p.parent.name}" for p in workdir.glob("results/xanes/x*/site*/site.json")}
+def site_state(workdir: Path, sites: list[str]):
+    """(finished, running) among the named core-hole sites (`<cell>_site<n>`): a job's log
+    exists from its start, its site.json only once it is done."""
+    started = {s for s in sites if (workdir / f"logs/core_hole_xanes/{s}.log").exists()}
+    finished = {s for s in sites if site_json(workdir, s).exists()}
     return finished, started - finished
+
+
+def site_json(workdir: Path, site: str) -> Path:
+    cell, index = site.rsplit("_site", 1)
+    return workdir / f"results/xanes/{cell}/site{index}/site.json"
 
 
 def kill_session(sid: int) -> None:
@@ -39,44 +44,48 @@ def kill_session(sid: int) -> None:
 
 @pytest.mark.slow
 def test_sigkill_in_the_site_stage_then_the_same_command(tiny_local_run, tmp_path):
-    # A run whose structures and ground states are done and whose glass sites are still to
+    # A run whose structures and ground states are done and two of whose sites are still to
     # come (the finished tiny run without them): the kill lands in the site stage minutes
-    # sooner than from scratch, and what the sites feed is redone from them. The two glass
-    # sites run side by side; the a-Si one ends first, while the SiO2 one still runs.
+    # sooner than from scratch, and what the sites feed is redone from them. The two sites run
+    # side by side: a diamond-Si site (8 atoms) ends first, while the a-Si one (20) still runs.
     # (at the reference run's depth below the temp root: the pseudopotential inputs are
     # relative paths to the repository, and a changed path would redo everything)
     workdir = tmp_path
     shutil.copytree(tiny_local_run, workdir, symlinks=True, dirs_exist_ok=True)
-    for site_dir in workdir.glob("results/xanes/x*/site*"):
+    diamond = sorted(workdir.glob(f"results/xanes/{layout.reference_cell('diamond_si')}/site*"))[0]
+    a_si = next(workdir.glob("results/xanes/x0.00_*/site*"))
+    redone = [f"{d.parent.name}_{d.name}" for d in (diamond, a_si)]
+    for site_dir in (diamond, a_si):
         shutil.rmtree(site_dir)
     # and what the sites feed (the alignment, the cubes): with those present Snakemake
     # would not need the sites at all
     for fed in [*workdir.glob("results/xanes/*"), *workdir.glob("results/dataset/*")]:
         if fed.is_file():
             fed.unlink()
-    for log in workdir.glob("logs/core_hole_xanes/x*"):
-        log.unlink()
+    for site in redone:
+        (workdir / f"logs/core_hole_xanes/{site}.log").unlink()
     command = ["--cores", "2", *TINY_TARGETS]
     with open(tmp_path / "first.log", "w") as log:
         first = subprocess.Popen([*SNAKEMAKE, *command], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
     deadline = time.monotonic() + 900
     while True:
-        finished, running = site_state(workdir)
+        finished, running = site_state(workdir, redone)
         if finished and running:
             break
         assert first.poll() is None, "the run ended before the site stage could be interrupted"
         assert time.monotonic() < deadline, "no site finished in 15 minutes"
         time.sleep(0.5)
     time.sleep(5)  # well inside the running site's SCF
-    finished, running = site_state(workdir)
+    finished, running = site_state(workdir, redone)
     assert running, "the running site finished in the meantime; nothing to interrupt"
     kill_session(first.pid)
     first.wait()
     planned = job_counts((tmp_path / "first.log").read_text())
     for rule in ("melt_quench", "pseudopotentials", "ultrasoft_pseudopotentials", "ground_state", "bader_charges"):
         assert rule not in planned, f"the first run redid {rule}: {planned}"
-    done_before = {s: workdir / "results/xanes" / s.rsplit("_", 1)[0] / s.rsplit("_", 1)[1] / "site.json" for s in finished}
+    assert planned.get("core_hole_xanes") == 2, planned  # the two removed sites, no other
+    done_before = {s: site_json(workdir, s) for s in finished}
     stamps = {s: (p.stat().st_mtime_ns, p.read_bytes()) for s, p in done_before.items()}
 
     # A killed Snakemake leaves its lock behind: --unlock, then the very same command.
@@ -91,7 +100,7 @@ def test_sigkill_in_the_site_stage_then_the_same_command(tiny_local_run, tmp_pat
     for s in running:  # the interrupted site was redone from the start
         cell, site = s.rsplit("_site", 1)
         assert f"wildcards: cell={cell}, site={site}" in ran
-        assert (workdir / f"results/xanes/{cell}/site{site}/site.json").exists()
+        assert site_json(workdir, s).exists()
     assert not list((workdir / "results").rglob("*.tmp"))
     assert_same_results(workdir, tiny_local_run, rtol=0.0)
 
