@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 import yaml
+from snakemake.utils import update_config
 
 from siox_xanes import layout
 from siox_xanes.io import write_json
@@ -43,10 +44,9 @@ WINDOW_EV = (5.0, 40.0)  # above each site's onset, as the k-mesh criterion (kme
 
 
 def medium_config() -> dict:
-    """config.yaml with config_medium.yaml's blocks over it (one level deep, as the presets merge)."""
+    """config.yaml with config_medium.yaml over it, merged as Snakemake merges config files."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    for block, values in yaml.safe_load((ROOT / "config_medium.yaml").read_text()).items():
-        config[block] = {**config[block], **values} if isinstance(values, dict) and isinstance(config.get(block), dict) else values
+    update_config(config, yaml.safe_load((ROOT / "config_medium.yaml").read_text()))
     return config
 
 

@@ -97,11 +97,44 @@ rule train_predictor:
             "training": LEARNING["training"],
             "candidates": {t: LEARNING["candidates"][t] for t in TARGETS},
         },
-        # whole blocks: each holds only leaves the predictor reads (tests/test_config.py)
+        # whole blocks: each holds only leaves the predictor reads (tests/test_config.py), less the
+        # folds of its cross-validation, which this rule does not read
+        normalisation=config["normalisation"],
+        uncertainty={
+            k: v
+            for k, v in config["uncertainty"].items()
+            if k != "cross_validation_folds"
+        },
+    script:
+        "../scripts/train_predictor.py"
+
+
+rule predictor_cross_validation:
+    input:
+        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        systems=dataset_input("systems", rules.dataset_cubes.output.systems),
+        selection=expand(layout.METRICS, window=layout.FULL_WINDOW, target=["valence"]),
+    output:
+        layout.PREDICTOR_CROSS_VALIDATION,
+    log:
+        "logs/predictor_cross_validation.log",
+    benchmark:
+        "benchmarks/predictor_cross_validation.tsv"
+    conda:
+        "../envs/ml.yaml"
+    threads: 2
+    resources:
+        runtime=240,
+        mem_mb=8000,
+    params:
+        learning={
+            "training": LEARNING["training"],
+            "candidates": {"valence": LEARNING["candidates"]["valence"]},
+        },
         normalisation=config["normalisation"],
         uncertainty=config["uncertainty"],
     script:
-        "../scripts/train_predictor.py"
+        "../scripts/predictor_cross_validation.py"
 
 
 rule evaluate_splits:

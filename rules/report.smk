@@ -50,6 +50,12 @@ rule reproduction_report:
             if FORWARD.get("evaluation")
             else {}
         ),
+        # the valence interval's coverage with every cell held out once, where configured
+        **(
+            {"predictor_cv": layout.PREDICTOR_CROSS_VALIDATION}
+            if config["uncertainty"].get("cross_validation_folds")
+            else {}
+        ),
         paper=repository_file("reference/paper_numbers.yaml"),
         metrics=expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
         baseline=layout.BASELINE_METRICS.format(window=layout.FULL_WINDOW),

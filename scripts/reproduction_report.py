@@ -43,6 +43,8 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
         "splits": {s["target"]: s for s in (json.loads(Path(p).read_text()) for p in inp.splits)},
         "curves": {t: pd.read_csv(p).to_dict("records") for t, p in zip(TARGETS, inp.curves)},
     }
+if "predictor_cv" in inp.keys():
+    ctx["predictor_cv"] = json.loads(Path(inp.predictor_cv).read_text())
 if "forward_evaluation" in inp.keys():
     ctx["forward"] = {"evaluation": json.loads(Path(inp.forward_evaluation).read_text()),
                       "curves": json.loads(Path(inp.selection_curves).read_text())}

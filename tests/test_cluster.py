@@ -71,7 +71,7 @@ def test_slurm_profile_is_complete_and_resolves_from_the_repository_root():
     # curves + the forward models' three (seed 002's Fig. 11, by composition, selection curves) + the
     # PDOS networks' (seed 004)
     assert counts["figure"] == 18 and counts["reproduction_report"] == 1
-    assert counts["evaluate_splits"] == 3 and counts["train_predictor"] == 1
+    assert counts["evaluate_splits"] == 3 and counts["train_predictor"] == 1 and counts["predictor_cross_validation"] == 1
     assert counts["forward_evaluation"] == counts["selection_curves"] == counts["forward_model"] == 1
 
 

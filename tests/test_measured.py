@@ -18,8 +18,10 @@ from siox_xanes.cli import main as cli_main
 from siox_xanes.learning.augment import lorentzian_broadened, shifted
 from siox_xanes.learning.fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from siox_xanes.learning.nets import net_config
+from siox_xanes.learning.domain import domain_distances, fit_domain
 from siox_xanes.learning.predictor import (PredictorSettings, augmented_net_config, load_predictor, save_predictor,
-                                          train_predictor)
+                                          train_predictor, valence_conformal, valence_halfwidth)
+from siox_xanes.learning.predictor_cv import cell_folds, valence_cross_validation
 from siox_xanes.learning.uncertainty import cell_split, conformal_halfwidth, coverage
 from siox_xanes.measured.align import fit_shift, larch_window_args
 from siox_xanes.measured.normalise import Normalisation, normalise
@@ -179,6 +181,49 @@ def test_conformal_quantile_and_cell_split():
         cell_split(["a", "b"], 0.2, 0.2, 0)
 
 
+def test_cell_folds_hold_each_cell_once_and_every_composition_in_each_fold():
+    cells = [f"x{x:.2f}_seed{s}" for x in (0.0, 1.0, 2.0) for s in range(1, 6)]
+    folds = cell_folds(cells, 5, 0.2, seed=0)
+    tests = [c for t, _ in folds for c in t]
+    assert sorted(tests) == sorted(cells)  # every cell is a test cell exactly once
+    for test, cal in folds:
+        assert {c[:5] for c in test} == {c[:5] for c in cal} == {"x0.00", "x1.00", "x2.00"}
+        assert not set(test) & set(cal)
+    assert folds == cell_folds(cells[::-1], 5, 0.2, seed=0) != cell_folds(cells, 5, 0.2, seed=1)
+    with pytest.raises(ValueError, match=">= 3 cells per composition"):
+        cell_folds(cells[:-3], 5, 0.2, seed=0)
+
+
+class FixedEnsemble:
+    """Stands in for an ensemble: its mean is the input's first column, its spread a constant."""
+
+    def predict(self, x):
+        return x[:, :1], np.full((len(x), 1), 0.1)
+
+
+def test_mondrian_bins_hold_the_coverage_along_the_valence_where_one_scale_does_not():
+    # errors five times larger at high valence (as at the silica end): one scale over-covers the low
+    # valences and under-covers the high; a scale per bin of the predicted valence covers both
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        mean = rng.uniform(0, 3, n)
+        x = np.column_stack([mean, rng.normal(0, 1e-3, (n, 3))])
+        return x, mean + rng.normal(0, 1, n) * np.where(mean > 1.5, 0.5, 0.1)
+
+    x_cal, y_cal = draw(4000)
+    x_test, y_test = draw(4000)
+    domain = fit_domain(x_cal, x_cal)
+    high = x_test[:, 0] > 1.5
+    for bins, low_ok, high_ok in ((1, lambda c: c > 0.97, lambda c: c < 0.85), (4, lambda c: abs(c - 0.9) < 0.03,
+                                                                                  lambda c: abs(c - 0.9) < 0.03)):
+        cal = valence_conformal(FixedEnsemble(), domain, x_cal, y_cal, 0.9, bins)
+        assert len(cal["valence_bin_scales"]) == bins
+        half = valence_halfwidth(cal, x_test[:, 0], np.full(len(x_test), 0.1), domain_distances(domain, x_test)[1])
+        inside = np.abs(y_test - x_test[:, 0]) <= half
+        assert low_ok(inside[~high].mean()) and high_ok(inside[high].mean()), (bins, inside[~high].mean(), inside[high].mean())
+
+
 def test_random_mixtures_are_averages_with_their_class_fractions():
     x = np.eye(5)[[0, 1, 2, 3, 4, 4]]
     n_o = np.array([0, 1, 2, 3, 4, 4])
@@ -269,6 +314,21 @@ def test_predictor_coverage_and_robustness_rows(predictor_file):
     jitter = {r["value"]: r["valence_rmse"] for r in rob if r["model"] == "without_augmentation"
               and r["perturbation"] == "norm_jitter_eV"}
     assert jitter[4.0] > jitter[0.0]
+
+
+@pytest.mark.slow
+def test_cross_validation_scores_every_cell_once_per_calibration():
+    sites, systems = synthetic_cubes(n=540, n_cells=27)  # three cells per composition
+    settings = PredictorSettings.from_config({**SETTINGS, "ensemble_members": 1, "valence_bins": 3})
+    learning = {**LEARNING, "training": {**LEARNING["training"], "max_epochs": 40}}
+    cv = valence_cross_validation(sites, systems, learning, Normalisation(), settings, folds=3, bins=(1, 3),
+                                  log=lambda *a: None)
+    assert set(cv["calibrations"]) == {"bins_1", "bins_3"}
+    for c in cv["calibrations"].values():
+        assert c["site"]["all"]["n"] == 540 and c["system"]["all"]["n"] == 27  # each once, by models that never saw it
+        assert set(c["site"]["by_composition"]) == {f"{0.25 * k:.2f}" for k in range(9)}
+        assert 0.75 <= c["site"]["all"]["coverage"] <= 1.0
+        assert c["site"]["median_halfwidth_farthest_quarter"] >= c["site"]["median_halfwidth_nearest_quarter"]
 
 
 def test_computed_spectra_treated_as_measurements_land_in_their_intervals(predictor_file, tmp_path, capsys):

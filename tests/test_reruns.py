@@ -258,6 +258,11 @@ def test_predictor_settings_rerun_only_the_predictor(finished_run):
     assert counts == {"train_predictor": 1, "figure": 1, "reproduction_report": 1, "all": 1}, counts
 
 
+def test_the_predictor_cross_validation_folds_add_their_job_and_rerun_no_predictor(finished_run):
+    counts = dry_run(finished_run, setter("uncertainty.cross_validation_folds", 5))
+    assert counts == {"predictor_cross_validation": 1, "reproduction_report": 1, "all": 1}, counts
+
+
 def test_the_normalisation_reruns_no_md_or_dft(finished_run):
     counts = dry_run(finished_run, setter("normalisation.norm_eV", [12.0, 38.0]))
     assert counts.get("dataset_cubes") == 1 and counts.get("train_predictor") == 1, counts

@@ -74,6 +74,7 @@ SPLIT_LEARNING_CURVE = "results/learning/evaluation/{target}_learning_curve.csv"
 PREDICTOR = "results/predictor/predictor.pt"
 PREDICTOR_EVALUATION = "results/predictor/evaluation.json"
 PREDICTOR_ROBUSTNESS = "results/predictor/robustness.csv"
+PREDICTOR_CROSS_VALIDATION = "results/predictor/cross_validation.json"
 FORWARD_MODEL = "results/forward/model.joblib"          # structure -> spectrum (siox-xanes spectrum)
 FORWARD_METRICS = "results/forward/metrics.json"
 FORWARD_EVALUATION = "results/forward/evaluation.json"  # models x descriptors x splits vs the class-mean baseline

@@ -51,6 +51,10 @@ class PredictorSettings:
     # the valence ensemble also learns from the site mixtures (their mean valence), so that averaged
     # spectra, which mixing broadens and shifts, lie inside its training set (issue 36: the bias on them)
     valence_from_mixtures: bool = False
+    # Mondrian bins of the predicted valence, each with its own conformal scale (1: one scale)
+    valence_bins: int = 1
+    # cell folds of rule predictor_cross_validation (0: off); train_predictor itself does not read it
+    cross_validation_folds: int = 0
 
     @classmethod
     def from_config(cls, block: dict) -> "PredictorSettings":
@@ -59,7 +63,8 @@ class PredictorSettings:
                    Augmentation.from_config(block["augmentation"]), int(block["fractions"]["mixtures"]),
                    int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]),
                    dict(block["augmented_training"]) if block.get("augmented_training") else None,
-                   bool(block["fractions"].get("train_valence", False)))
+                   bool(block["fractions"].get("train_valence", False)), int(block.get("valence_bins", 1)),
+                   int(block.get("cross_validation_folds", 0)))
 
 
 def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
@@ -90,6 +95,33 @@ def difficulty(ensemble_std: np.ndarray, residual: np.ndarray, scales: dict) -> 
     the calibration inputs' median residual."""
     far = np.maximum(1.0, np.asarray(residual, float) / scales["residual_scale"])
     return np.asarray(ensemble_std, float) + scales["spread_floor"] * far
+
+
+def valence_conformal(ensemble: Ensemble, domain: dict, x_cal: np.ndarray, y_cal: np.ndarray, confidence: float,
+                      bins: int = 1) -> dict:
+    """Normalised split-conformal calibration of the valence on the calibration inputs: the
+    difficulty's scales and the quantile of |residual| / difficulty, overall and, with ``bins`` > 1,
+    within each bin of the predicted valence (Mondrian: bins of equal calibration counts), so that
+    the coverage holds along the valence range, hence per composition, not only on average."""
+    mean, std = ensemble.predict(x_cal)
+    residual = domain_distances(domain, x_cal)[1]
+    scales = difficulty_scales(std[:, 0], residual)
+    score = np.abs(np.asarray(y_cal, float).ravel() - mean[:, 0]) / difficulty(std[:, 0], residual, scales)
+    edges = np.quantile(mean[:, 0], np.linspace(0.0, 1.0, bins + 1)[1:-1]) if bins > 1 else np.empty(0)
+    which = np.searchsorted(edges, mean[:, 0])
+    return {"difficulty": scales, "valence_scale": float(conformal_halfwidth(score, confidence)[0]),
+            "valence_bin_edges": edges.tolist(),
+            "valence_bin_scales": [float(conformal_halfwidth(score[which == b], confidence)[0]) for b in range(len(edges) + 1)],
+            "median_difficulty": float(np.median(difficulty(std[:, 0], residual, scales)))}
+
+
+def valence_halfwidth(conformal: dict, mean: np.ndarray, std: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """Half-width of each valence interval: the conformal scale (its bin's, where the calibration
+    has bins) times the input's difficulty."""
+    scale = conformal["valence_scale"]
+    if conformal.get("valence_bin_edges"):
+        scale = np.asarray(conformal["valence_bin_scales"])[np.searchsorted(conformal["valence_bin_edges"], mean)]
+    return scale * difficulty(std, residual, conformal["difficulty"])
 
 
 def first_net_config(learning: dict, target: str) -> NetConfig:
@@ -172,13 +204,9 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     conf = settings.confidence
     # valence: normalised split-conformal, the score |residual| / difficulty(input), so that an interval
     # widens with the ensemble's spread and with the input's distance from the training inputs
-    v_cal, v_cal_std = ensembles["valence"].predict(x_norm[cal])
-    cal_residual = domain_distances(domain, x_norm[cal])[1]
-    scales = difficulty_scales(v_cal_std[:, 0], cal_residual)
-    cal_difficulty = difficulty(v_cal_std[:, 0], cal_residual, scales)
-    valence_scale = float(conformal_halfwidth(np.abs(y["valence"][cal][:, 0] - v_cal[:, 0]) / cal_difficulty, conf)[0])
+    valence_cal = valence_conformal(ensembles["valence"], domain, x_norm[cal], y["valence"][cal], conf, settings.valence_bins)
     halfwidth = {
-        "valence": valence_scale * float(np.median(cal_difficulty)),  # a typical half-width, for the report
+        "valence": valence_cal["valence_scale"] * valence_cal["median_difficulty"],  # a typical half-width, for the report
         "rdf": conformal_halfwidth(y["rdf"][cal] - ensembles["rdf"].predict(x_norm[cal])[0], conf),
     }
     pdos = None
@@ -196,8 +224,8 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     fractions_halfwidth = conformal_halfwidth(as_fractions(fractions.predict(cal_mix_x)[0]) - cal_mix_f, conf)
 
     def valence_halfwidths(x):
-        _, std = ensembles["valence"].predict(x)
-        return valence_scale * difficulty(std[:, 0], domain_distances(domain, x)[1], scales)
+        mean, std = ensembles["valence"].predict(x)
+        return valence_halfwidth(valence_cal, mean[:, 0], std[:, 0], domain_distances(domain, x)[1])
 
     evaluation = {"confidence": conf, "n_sites": {n: int(len(i)) for n, i in zip(SPLIT_NAMES, (train, cal, test))},
                   "cells": {n: sorted(c for c, p in part_of.items() if p == k) for k, n in enumerate(SPLIT_NAMES)},
@@ -262,7 +290,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         "ensembles": {k: [model_payload(m) for m in e.members] for k, e in
                       (*ensembles.items(), ("fractions", fractions))},
         "conformal": {"confidence": conf, "valence_halfwidth": float(halfwidth["valence"]),
-                      "valence_scale": valence_scale, "difficulty": scales,
+                      **{k: v for k, v in valence_cal.items() if k != "median_difficulty"},
                       "rdf_halfwidth": np.asarray(halfwidth["rdf"], float),
                       "fractions_halfwidth": np.asarray(fractions_halfwidth, float)},
         "references": {name: normalise(*_on_grid(e, m, energy), norm, computed=True)[0]
@@ -315,7 +343,7 @@ class Predictor:
         domain = self.bundle.get("domain")
         t2, residual = domain_distances(domain, x_norm) if domain else (None, None)
         if "valence_scale" in conf:  # normalised: wider where the ensemble disagrees or the input is far
-            q = conf["valence_scale"] * difficulty(v_std[:, 0], residual, conf["difficulty"])
+            q = valence_halfwidth(conf, v_mean[:, 0], v_std[:, 0], residual)
         else:  # bundles made before: one half-width for every input
             q = np.full(len(v_mean), conf["valence_halfwidth"])
         f = as_fractions(f_mean)

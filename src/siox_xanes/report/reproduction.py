@@ -312,6 +312,8 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         lines += ["", *learning_curve_section(ctx["curves"], paper["dataset"]["split"]["train_val"])]
     if ctx.get("predictor"):
         lines += ["", *predictor_section(ctx["predictor"])]
+    if ctx.get("predictor_cv"):
+        lines += ["", *predictor_cv_section(ctx["predictor_cv"])]
     if ctx.get("forward"):
         lines += ["", *forward_section(ctx["forward"]["evaluation"], ctx["forward"]["curves"])]
     if "pdos" in ctx.get("splits", {}):
@@ -354,6 +356,27 @@ def predictor_section(ev: dict) -> list[str]:
     lines += ["", "Epochs (early stopping) per ensemble member: " +
               "; ".join(f"{k} {v}" for k, v in ev["epochs"].items()),
               "", f"Robustness curves: `{FIGURE.format(fig='predictor_robustness')}`."]
+    return lines
+
+
+def predictor_cv_section(cv: dict) -> list[str]:
+    """The valence interval with every cell held out once: coverage and bias per composition, per calibration."""
+    conf = 100 * cv["confidence"]
+    lines = ["### Valence intervals with every cell held out once", "",
+             f"{cv['folds']} folds of cells, each the test part once ({cv['ensemble_members']} members, the full "
+             f"window's network); per composition: coverage of the {conf:.0f} % interval on the sites and on the "
+             "cells' averaged spectra, and the averaged spectra's mean signed error. The configured calibration: "
+             f"{cv['valence_bins']} bin(s) of the predicted valence.", "",
+             "| calibration | x | sites: n, coverage, median half-width | averaged spectra: n, coverage, mean signed error |",
+             "| --- | --- | --- | --- |"]
+    for name, c in cv["calibrations"].items():
+        for x, s in [("all", c["site"]["all"]), *c["site"]["by_composition"].items()]:
+            a = c["system"]["all"] if x == "all" else c["system"]["by_composition"].get(x)
+            averaged = f"{a['n']}, {100 * a['coverage']:.0f} %, {a['mean_signed_error']:+.3f} e" if a else "—"
+            lines.append(f"| {name.replace('_', ' ')} | {x} | {s['n']}, {100 * s['coverage']:.1f} %, ±{s['median_halfwidth']:.3f} e "
+                         f"| {averaged} |")
+        lines.append(f"| {name.replace('_', ' ')} | near / far | median half-width ±{c['site']['median_halfwidth_nearest_quarter']:.3f} e "
+                     f"(nearest quarter of PCA residuals) / ±{c['site']['median_halfwidth_farthest_quarter']:.3f} e (farthest) | |")
     return lines
 
 

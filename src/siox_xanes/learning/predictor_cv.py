@@ -1,0 +1,114 @@
+"""The valence interval's coverage and the averaged-spectra bias with every cell held out once.
+
+One split into training, calibration and test cells leaves one or two test cells per composition:
+9-32 sites, whose coverage moves by ±8 % from one split to the next. Here the cells are dealt into
+``folds`` folds, each holding about the same share of every composition, and each fold is the test
+part once: the valence ensemble is trained as ``train_predictor`` trains it (augmented spectra,
+the full window's network) on the remaining cells less a calibration part (the same share of each
+composition), calibrated there, and read on the fold's sites and averaged spectra. Every site and
+every cell is thus scored once, by models that never saw its cell. Each calibration variant
+(``bins``: one conformal scale, or one per bin of the predicted valence) is scored on the same
+ensembles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..measured.normalise import Normalisation, normalise_many
+from .augment import augmented_set
+from .domain import domain_distances, fit_domain
+from .predictor import (PredictorSettings, augmented_net_config, first_net_config, valence_conformal,
+                        valence_halfwidth)
+from .training import target_values
+from .uncertainty import train_ensemble
+
+
+def composition_of(cell: str) -> str:
+    return str(cell).split("_")[0][1:]
+
+
+def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> list[tuple[list[str], list[str]]]:
+    """(test cells, calibration cells) per fold. Each composition's cells are shuffled (seeded) and
+    dealt round the folds; the calibration cells of a fold are, per composition, the next
+    ``calibration_fraction`` of its cells outside the fold (at least one)."""
+    rng = np.random.default_rng(seed)
+    by_x: dict[str, list[str]] = {}
+    for c in sorted(set(map(str, cells))):
+        by_x.setdefault(composition_of(c), []).append(c)
+    if folds < 2 or min(len(v) for v in by_x.values()) < 3:
+        raise ValueError(f"{folds} folds over compositions with {min(len(v) for v in by_x.values())} cells: "
+                         "cross-validation needs >= 2 folds and >= 3 cells per composition")
+    out = [([], []) for _ in range(folds)]
+    for members in by_x.values():
+        order = [members[i] for i in rng.permutation(len(members))]
+        n_cal = max(1, int(round(calibration_fraction * len(order))))
+        for k in range(folds):
+            test = order[k::folds]
+            rest = [c for c in order if c not in test]
+            out[k][0].extend(test)
+            out[k][1].extend(rest[(k * n_cal) % len(rest):][:n_cal] or rest[:n_cal])
+    return [(sorted(t), sorted(c)) for t, c in out]
+
+
+def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation, settings: PredictorSettings,
+                             folds: int, bins: tuple[int, ...], log=print) -> dict:
+    """Coverage per composition (sites and averaged spectra), the averaged spectra's signed error,
+    and the half-widths near and far from the training inputs, for each calibration in ``bins``."""
+    energy = np.asarray(sites["energy"].values, float)
+    mu_raw = np.asarray(sites["mu"].values, float)
+    cells = np.asarray(sites["cell"].values).astype(str)
+    y = target_values(sites, "valence")[:, 0]
+    x_norm = normalise_many(energy, mu_raw, norm, computed=True)
+    sys_cells = np.asarray(systems["cell"].values).astype(str)
+    x_sys = normalise_many(energy, np.asarray(systems["mu"].values, float), norm, computed=True)
+    y_sys = np.asarray(systems["mean_bader_charge"].values, float)
+    cfg = augmented_net_config(first_net_config(learning, "valence"), settings.augmented_training)
+    conf, seed = settings.confidence, settings.seed
+    scored = {b: {"site": [], "system": []} for b in bins}  # rows (composition, truth, mean, half-width, residual)
+    for k, (test_cells, cal_cells) in enumerate(cell_folds(cells, folds, settings.calibration_fraction, seed)):
+        test, cal = np.isin(cells, test_cells), np.isin(cells, cal_cells)
+        train = np.flatnonzero(~test & ~cal)
+        x_aug, y_aug, src = augmented_set(energy, mu_raw[train], y[train], norm, settings.augmentation, seed)
+        x_cal_aug, _, _ = augmented_set(energy, mu_raw[cal], y[cal], norm, settings.augmentation, seed + 2)
+        domain = fit_domain(x_aug, x_cal_aug)
+        ensemble = train_ensemble(x_aug, y_aug, cfg, settings.ensemble_members, seed, groups=src)
+        log(f"fold {k + 1}/{folds}: {len(test_cells)} test cells, {len(cal_cells)} calibration, "
+            f"{len(train)} training sites; epochs {ensemble.epochs}")
+        parts = {"site": (x_norm[test], y[test], cells[test]),
+                 "system": (x_sys[np.isin(sys_cells, test_cells)], y_sys[np.isin(sys_cells, test_cells)],
+                            sys_cells[np.isin(sys_cells, test_cells)])}
+        for b in bins:
+            calibration = valence_conformal(ensemble, domain, x_norm[cal], y[cal], conf, b)
+            for part, (x, truth, part_cells) in parts.items():
+                mean, std = ensemble.predict(x)
+                residual = domain_distances(domain, x)[1]
+                half = valence_halfwidth(calibration, mean[:, 0], std[:, 0], residual)
+                scored[b][part] += [(composition_of(c), t, m, h, r)
+                                    for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
+    return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
+            "calibrations": {f"bins_{b}": summary(scored[b]) for b in bins}}
+
+
+def summary(scored: dict) -> dict:
+    """Coverage and errors per composition and overall from the scored rows."""
+    out = {}
+    for part, rows in scored.items():
+        comp = np.array([r[0] for r in rows])
+        truth, mean, half, residual = (np.array([r[i] for r in rows], float) for i in range(1, 5))
+        inside, error = np.abs(truth - mean) <= half, mean - truth
+
+        def stats(sel):
+            return {"n": int(sel.sum()), "coverage": float(inside[sel].mean()),
+                    "median_halfwidth": float(np.median(half[sel])), "mean_signed_error": float(error[sel].mean()),
+                    "rmse": float(np.sqrt(np.mean(error[sel] ** 2)))}
+
+        everything = np.ones(len(rows), bool)
+        far = residual > np.quantile(residual, 0.75)
+        near = residual <= np.quantile(residual, 0.25)
+        out[part] = {"all": {**stats(everything), "standard_error_of_mean_error": float(error.std(ddof=1) / np.sqrt(len(error)))},
+                     "by_composition": {x: stats(comp == x) for x in sorted(set(comp))},
+                     # the interval should widen for inputs far from the training inputs (PCA residual)
+                     "median_halfwidth_nearest_quarter": float(np.median(half[near])),
+                     "median_halfwidth_farthest_quarter": float(np.median(half[far]))}
+    return out
