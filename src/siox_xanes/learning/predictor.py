@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..layout import PDOS_TARGET
+from ..layout import PDOS_TARGET, parse_glass_cell
 from ..measured.align import shift_from_reference
 from ..measured.normalise import Normalisation, normalise, normalise_many
 from ..measured.readers import Spectrum
@@ -251,7 +251,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                               "pdos_halfwidth_median": float(np.median(halfwidth[PDOS_TARGET]))}
         evaluation["epochs"][PDOS_TARGET] = ensembles[PDOS_TARGET].epochs
     # per composition of the test cells: does the interval hold everywhere, not only on average?
-    compositions = np.array([str(c).split("_")[0][1:] for c in cells[test]])
+    compositions = np.array([parse_glass_cell(c)[0] for c in cells[test]])
     v_test = ensembles["valence"].predict(x_norm[test])[0][:, 0]
     evaluation["valence_coverage_by_composition"] = {
         x: {**coverage(y["valence"][test][compositions == x], v_test[compositions == x],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layout import parse_glass_cell
 from ..measured.normalise import Normalisation, normalise_many
 from .augment import augmented_set
 from .domain import domain_distances, fit_domain
@@ -24,10 +25,6 @@ from .training import target_values
 from .uncertainty import train_ensemble
 
 
-def composition_of(cell: str) -> str:
-    return str(cell).split("_")[0][1:]
-
-
 def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> list[tuple[list[str], list[str]]]:
     """(test cells, calibration cells) per fold. Each composition's cells are shuffled (seeded) and
     dealt round the folds; the calibration cells of a fold are, per composition, the next
@@ -35,7 +32,7 @@ def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> lis
     rng = np.random.default_rng(seed)
     by_x: dict[str, list[str]] = {}
     for c in sorted(set(map(str, cells))):
-        by_x.setdefault(composition_of(c), []).append(c)
+        by_x.setdefault(parse_glass_cell(c)[0], []).append(c)
     if folds < 2 or min(len(v) for v in by_x.values()) < 3:
         raise ValueError(f"{folds} folds over compositions with {min(len(v) for v in by_x.values())} cells: "
                          "cross-validation needs >= 2 folds and >= 3 cells per composition")
@@ -47,7 +44,7 @@ def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> lis
             test = order[k::folds]
             rest = [c for c in order if c not in test]
             out[k][0].extend(test)
-            out[k][1].extend(rest[(k * n_cal) % len(rest):][:n_cal] or rest[:n_cal])
+            out[k][1].extend(rest[(k * n_cal + j) % len(rest)] for j in range(n_cal))
     return [(sorted(t), sorted(c)) for t, c in out]
 
 
@@ -78,13 +75,13 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
         parts = {"site": (x_norm[test], y[test], cells[test]),
                  "system": (x_sys[np.isin(sys_cells, test_cells)], y_sys[np.isin(sys_cells, test_cells)],
                             sys_cells[np.isin(sys_cells, test_cells)])}
+        read = {part: (*ensemble.predict(x), domain_distances(domain, x)[1]) for part, (x, _, _) in parts.items()}
         for b in bins:
             calibration = valence_conformal(ensemble, domain, x_norm[cal], y[cal], conf, b)
-            for part, (x, truth, part_cells) in parts.items():
-                mean, std = ensemble.predict(x)
-                residual = domain_distances(domain, x)[1]
+            for part, (_, truth, part_cells) in parts.items():
+                mean, std, residual = read[part]
                 half = valence_halfwidth(calibration, mean[:, 0], std[:, 0], residual)
-                scored[b][part] += [(composition_of(c), t, m, h, r)
+                scored[b][part] += [(parse_glass_cell(c)[0], t, m, h, r)
                                     for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
     return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
             "calibrations": {f"bins_{b}": summary(scored[b]) for b in bins}}
