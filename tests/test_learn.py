@@ -44,7 +44,7 @@ def test_valence_network_beats_linear_baseline(data, valence_model):
 @pytest.mark.slow
 def test_rdf_network_learns_first_shells(data):
     mu, _, rdf, n_o = data
-    model = fit(mu[:600], rdf[:600], NetConfig(hidden=[512, 512, 512], activation="relu", max_epochs=150, patience=20), seed=2)
+    model = fit(mu[:600], rdf[:600], NetConfig(hidden=[256, 256, 256], activation="relu", max_epochs=150, patience=20), seed=2)
     pred = model.predict(mu[600:])
     assert pred.shape == rdf[600:].shape
     assert np.median(per_row_rmse(rdf[600:], pred)) < 0.5 * np.median(per_row_rmse(rdf[600:], np.full_like(pred, rdf[:600].mean(0))))

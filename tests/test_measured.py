@@ -318,14 +318,14 @@ def test_predictor_coverage_and_robustness_rows(predictor_file):
 
 @pytest.mark.slow
 def test_cross_validation_scores_every_cell_once_per_calibration():
-    sites, systems = synthetic_cubes(n=540, n_cells=27)  # three cells per composition
+    sites, systems = synthetic_cubes(n=270, n_cells=27)  # three cells per composition
     settings = PredictorSettings.from_config({**SETTINGS, "ensemble_members": 1, "valence_bins": 3})
-    learning = {**LEARNING, "training": {**LEARNING["training"], "max_epochs": 40}}
+    learning = {**LEARNING, "training": {**LEARNING["training"], "max_epochs": 30}}
     cv = valence_cross_validation(sites, systems, learning, Normalisation(), settings, folds=3, bins=(1, 3),
                                   log=lambda *a: None)
     assert set(cv["calibrations"]) == {"bins_1", "bins_3"}
     for c in cv["calibrations"].values():
-        assert c["site"]["all"]["n"] == 540 and c["system"]["all"]["n"] == 27  # each once, by models that never saw it
+        assert c["site"]["all"]["n"] == 270 and c["system"]["all"]["n"] == 27  # each once, by models that never saw it
         assert set(c["site"]["by_composition"]) == {f"{0.25 * k:.2f}" for k in range(9)}
         assert 0.75 <= c["site"]["all"]["coverage"] <= 1.0
         assert c["site"]["median_halfwidth_farthest_quarter"] >= c["site"]["median_halfwidth_nearest_quarter"]
