@@ -208,14 +208,16 @@ def ground_state(atoms, scf: ScfSettings, pseudo_dir: Path, rho_valence: Path, r
     return result
 
 
-def xspectra_polarisations(work: Path, prefix: str, spectrum: SpectrumSettings,
-                           launch: Launch) -> tuple[np.ndarray, dict]:
+def xspectra_polarisations(work: Path, prefix: str, spectrum: SpectrumSettings, launch: Launch,
+                           polarisations: tuple[str, ...] = tuple(POLARISATIONS)) -> tuple[np.ndarray, dict]:
     """xspectra.x on a finished core-hole SCF in ``work`` (its save directory and ``core.wfc``)
-    for the x, y and z polarisations: (relative energies, {polarisation: cross-section}).
+    for the x, y and z polarisations (or those named in ``polarisations``): (relative energies,
+    {polarisation: cross-section}).
 
     Each call is independent of the last, so one SCF can serve several k meshes."""
     columns, energy = {}, None
-    for name, eps in POLARISATIONS.items():
+    for name in polarisations:
+        eps = POLARISATIONS[name]
         text = xspectra_input(
             prefix=prefix, outdir="./out", polarisation=eps, save_file=f"{name}.sav",
             core_file="core.wfc", kpoints=spectrum.xspectra_kpoints, kpoint_shift=spectrum.xspectra_kpoint_shift,
