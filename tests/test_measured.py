@@ -21,7 +21,7 @@ from siox_xanes.learning.nets import net_config
 from siox_xanes.learning.domain import domain_distances, fit_domain
 from siox_xanes.learning.predictor import (PredictorSettings, augmented_net_config, load_predictor, save_predictor,
                                           train_predictor, valence_conformal, valence_halfwidth)
-from siox_xanes.learning.predictor_cv import cell_folds, valence_cross_validation
+from siox_xanes.learning.predictor_cv import cell_bootstrap_interval, cell_folds, summary, valence_cross_validation
 from siox_xanes.learning.uncertainty import cell_split, conformal_halfwidth, coverage
 from siox_xanes.measured.align import fit_shift, larch_window_args
 from siox_xanes.measured.normalise import Normalisation, normalise
@@ -192,6 +192,22 @@ def test_cell_folds_hold_each_cell_once_and_every_composition_in_each_fold():
     assert folds == cell_folds(cells[::-1], 5, 0.2, seed=0) != cell_folds(cells, 5, 0.2, seed=1)
     with pytest.raises(ValueError, match=">= 3 cells per composition"):
         cell_folds(cells[:-3], 5, 0.2, seed=0)
+
+
+def test_the_coverage_interval_resamples_cells_not_sites():
+    """Five cells of 20 sites at 90 % overall: when whole cells are in or out the interval is wide,
+    when every cell holds 18 of 20 it is a point; the summary reports it per composition."""
+    cells = np.repeat([f"x1.00_seed{s}" for s in range(1, 6)], 20)
+    mixed = np.tile(np.arange(20) < 18, 5)  # 18 of 20 inside in every cell
+    lumped = np.repeat([True, True, True, True, False], 20) | (np.arange(100) % 20 < 10)  # 90 % too
+    assert mixed.mean() == lumped.mean() == 0.9
+    assert cell_bootstrap_interval(mixed, cells, seed=0) == [0.9, 0.9]
+    lo, hi = cell_bootstrap_interval(lumped, cells, seed=0)
+    assert lo <= 0.8 and hi == 1.0
+    rows = [(c, 0.0, 0.0 if ok else 1.0, 0.5, 0.1) for c, ok in zip(cells, lumped)]  # truth, mean, half, residual
+    s = summary({"site": rows}, seed=0)["site"]
+    assert s["by_composition"]["1.00"]["coverage"] == 0.9
+    assert s["by_composition"]["1.00"]["coverage_interval_95"] == [lo, hi]
 
 
 class FixedEnsemble:

@@ -81,22 +81,38 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
             for part, (_, truth, part_cells) in parts.items():
                 mean, std, residual = read[part]
                 half = valence_halfwidth(calibration, mean[:, 0], std[:, 0], residual)
-                scored[b][part] += [(parse_glass_cell(c)[0], t, m, h, r)
+                scored[b][part] += [(c, t, m, h, r)
                                     for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
     return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
-            "calibrations": {f"bins_{b}": summary(scored[b]) for b in bins}}
+            "calibrations": {f"bins_{b}": summary(scored[b], seed) for b in bins}}
 
 
-def summary(scored: dict) -> dict:
-    """Coverage and errors per composition and overall from the scored rows."""
+def cell_bootstrap_interval(inside: np.ndarray, cells: np.ndarray, seed: int, level: float = 0.95,
+                            draws: int = 2000) -> list[float]:
+    """Interval of a coverage from resampling whole cells: a cell's sites share their environment
+    and their errors, so a binomial interval over sites would claim more certainty than five cells
+    of a composition can give."""
+    names, which = np.unique(cells, return_inverse=True)
+    hits = np.bincount(which, weights=inside.astype(float), minlength=len(names))
+    counts = np.bincount(which, minlength=len(names)).astype(float)
+    pick = np.random.default_rng(seed).integers(0, len(names), size=(draws, len(names)))
+    coverage = hits[pick].sum(1) / counts[pick].sum(1)
+    return [float(q) for q in np.quantile(coverage, [(1 - level) / 2, (1 + level) / 2])]
+
+
+def summary(scored: dict, seed: int = 0) -> dict:
+    """Coverage (with its cell-bootstrap interval) and errors per composition and overall from the
+    scored rows (cell, truth, mean, half-width, PCA residual)."""
     out = {}
     for part, rows in scored.items():
-        comp = np.array([r[0] for r in rows])
+        cells = np.array([r[0] for r in rows])
+        comp = np.array([parse_glass_cell(c)[0] for c in cells])
         truth, mean, half, residual = (np.array([r[i] for r in rows], float) for i in range(1, 5))
         inside, error = np.abs(truth - mean) <= half, mean - truth
 
         def stats(sel):
             return {"n": int(sel.sum()), "coverage": float(inside[sel].mean()),
+                    "coverage_interval_95": cell_bootstrap_interval(inside[sel], cells[sel], seed),
                     "median_halfwidth": float(np.median(half[sel])), "mean_signed_error": float(error[sel].mean()),
                     "rmse": float(np.sqrt(np.mean(error[sel] ** 2)))}
 

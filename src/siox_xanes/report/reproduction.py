@@ -365,15 +365,21 @@ def predictor_cv_section(cv: dict) -> list[str]:
     lines = ["### Valence intervals with every cell held out once", "",
              f"{cv['folds']} folds of cells, each the test part once ({cv['ensemble_members']} members, the full "
              f"window's network); per composition: coverage of the {conf:.0f} % interval on the sites and on the "
-             "cells' averaged spectra, and the averaged spectra's mean signed error. The configured calibration: "
-             f"{cv['valence_bins']} bin(s) of the predicted valence.", "",
-             "| calibration | x | sites: n, coverage, median half-width | averaged spectra: n, coverage, mean signed error |",
+             "cells' averaged spectra, and the averaged spectra's mean signed error. In brackets: the 95 % "
+             "interval of a coverage from resampling whole cells (a cell's sites share their errors). The configured "
+             f"calibration: {cv['valence_bins']} bin(s) of the predicted valence.", "",
+             "| calibration | x | sites: n, coverage (95 % by cells), median half-width | averaged spectra: n, coverage, mean signed error |",
              "| --- | --- | --- | --- |"]
+
+    def coverage(s):
+        band = s.get("coverage_interval_95")  # absent in files written before it existed
+        return f"{100 * s['coverage']:.1f} %" + (f" ({100 * band[0]:.0f}–{100 * band[1]:.0f})" if band else "")
+
     for name, c in cv["calibrations"].items():
         for x, s in [("all", c["site"]["all"]), *c["site"]["by_composition"].items()]:
             a = c["system"]["all"] if x == "all" else c["system"]["by_composition"].get(x)
             averaged = f"{a['n']}, {100 * a['coverage']:.0f} %, {a['mean_signed_error']:+.3f} e" if a else "—"
-            lines.append(f"| {name.replace('_', ' ')} | {x} | {s['n']}, {100 * s['coverage']:.1f} %, ±{s['median_halfwidth']:.3f} e "
+            lines.append(f"| {name.replace('_', ' ')} | {x} | {s['n']}, {coverage(s)}, ±{s['median_halfwidth']:.3f} e "
                          f"| {averaged} |")
         lines.append(f"| {name.replace('_', ' ')} | near / far | median half-width ±{c['site']['median_halfwidth_nearest_quarter']:.3f} e "
                      f"(nearest quarter of PCA residuals) / ±{c['site']['median_halfwidth_farthest_quarter']:.3f} e (farthest) | |")
