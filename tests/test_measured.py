@@ -240,6 +240,40 @@ def test_mondrian_bins_hold_the_coverage_along_the_valence_where_one_scale_does_
         assert low_ok(inside[~high].mean()) and high_ok(inside[high].mean()), (bins, inside[~high].mean(), inside[high].mean())
 
 
+class SpreadEnsemble:
+    """Its mean is the input's first column, its spread the second: a spread that tracks the error."""
+
+    def predict(self, x):
+        return x[:, :1], x[:, 1:2]
+
+
+def test_a_lower_floor_narrows_the_intervals_of_easy_inputs():
+    # 40 % of sites easy (spread 0.05, as pure silica), 60 % hard (0.5). The median spread as the
+    # floor makes every interval at least 0.5 wide: the easy sites are all covered, the hard ones
+    # too rarely. The lowest spread as the floor narrows the easy sites' intervals (the floor is
+    # added to the spread, so it still doubles their width: an input's width is never the spread alone).
+    rng = np.random.default_rng(1)
+
+    def draw(n):
+        sigma = np.where(rng.uniform(size=n) < 0.4, 0.05, 0.5)
+        x = np.column_stack([rng.uniform(0, 3, n), sigma, rng.normal(0, 1e-3, (n, 2))])
+        return x, x[:, 0] + rng.normal(0, 1, n) * sigma
+
+    x_cal, y_cal = draw(4000)
+    x_test, y_test = draw(4000)
+    domain = fit_domain(x_cal, x_cal)
+    easy = x_test[:, 1] < 0.1
+    coverage = {}
+    for q, floor in ((0.5, 0.5), (0.0, 0.05)):
+        cal = valence_conformal(SpreadEnsemble(), domain, x_cal, y_cal, 0.9, 1, floor_quantile=q)
+        assert cal["difficulty"]["spread_floor"] == pytest.approx(floor)
+        half = valence_halfwidth(cal, x_test[:, 0], x_test[:, 1], domain_distances(domain, x_test)[1])
+        inside = np.abs(y_test - x_test[:, 0]) <= half
+        coverage[q] = (inside[easy].mean(), inside[~easy].mean())
+    assert coverage[0.5][0] > 0.99 and coverage[0.5][1] < 0.86, coverage
+    assert coverage[0.0][0] < coverage[0.5][0], coverage
+
+
 def test_random_mixtures_are_averages_with_their_class_fractions():
     x = np.eye(5)[[0, 1, 2, 3, 4, 4]]
     n_o = np.array([0, 1, 2, 3, 4, 4])

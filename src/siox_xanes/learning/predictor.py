@@ -83,9 +83,10 @@ def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
     return replace(cfg, **{k: min(int(v), getattr(cfg, k)) for k, v in bounds.items()})
 
 
-def difficulty_scales(ensemble_std: np.ndarray, residual: np.ndarray) -> dict:
-    """The two scales of :func:`difficulty`, from the calibration inputs."""
-    return {"spread_floor": float(max(np.median(ensemble_std), 1e-6)),
+def difficulty_scales(ensemble_std: np.ndarray, residual: np.ndarray, floor_quantile: float = 0.5) -> dict:
+    """The two scales of :func:`difficulty`, from the calibration inputs; the spread's floor is the
+    ``floor_quantile`` of their ensemble spreads (the median by default)."""
+    return {"spread_floor": float(max(np.quantile(ensemble_std, floor_quantile), 1e-6)),
             "residual_scale": float(max(np.median(residual), 1e-12))}
 
 
@@ -98,14 +99,14 @@ def difficulty(ensemble_std: np.ndarray, residual: np.ndarray, scales: dict) -> 
 
 
 def valence_conformal(ensemble: Ensemble, domain: dict, x_cal: np.ndarray, y_cal: np.ndarray, confidence: float,
-                      bins: int = 1) -> dict:
+                      bins: int = 1, floor_quantile: float = 0.5) -> dict:
     """Normalised split-conformal calibration of the valence on the calibration inputs: the
     difficulty's scales and the quantile of |residual| / difficulty, overall and, with ``bins`` > 1,
     within each bin of the predicted valence (Mondrian: bins of equal calibration counts), so that
     the coverage holds along the valence range, hence per composition, not only on average."""
     mean, std = ensemble.predict(x_cal)
     residual = domain_distances(domain, x_cal)[1]
-    scales = difficulty_scales(std[:, 0], residual)
+    scales = difficulty_scales(std[:, 0], residual, floor_quantile)
     score = np.abs(np.asarray(y_cal, float).ravel() - mean[:, 0]) / difficulty(std[:, 0], residual, scales)
     edges = np.quantile(mean[:, 0], np.linspace(0.0, 1.0, bins + 1)[1:-1]) if bins > 1 else np.empty(0)
     which = np.searchsorted(edges, mean[:, 0])

@@ -48,10 +48,17 @@ def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> lis
     return [(sorted(t), sorted(c)) for t, c in out]
 
 
+def calibration_name(bins: int, floor_quantile: float) -> str:
+    return f"bins_{bins}" + ("" if floor_quantile == 0.5 else f"_floor_q{floor_quantile:g}")
+
+
 def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation, settings: PredictorSettings,
-                             folds: int, bins: tuple[int, ...], log=print) -> dict:
+                             folds: int, bins: tuple[int, ...], log=print,
+                             floor_quantiles: tuple[float, ...] = (0.5,)) -> dict:
     """Coverage per composition (sites and averaged spectra), the averaged spectra's signed error,
-    and the half-widths near and far from the training inputs, for each calibration in ``bins``."""
+    and the half-widths near and far from the training inputs, for each calibration: every number
+    of ``bins`` with every quantile of the calibration spreads taken as the difficulty's floor."""
+    variants = [(b, q) for b in bins for q in floor_quantiles]
     energy = np.asarray(sites["energy"].values, float)
     mu_raw = np.asarray(sites["mu"].values, float)
     cells = np.asarray(sites["cell"].values).astype(str)
@@ -62,7 +69,7 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
     y_sys = np.asarray(systems["mean_bader_charge"].values, float)
     cfg = augmented_net_config(first_net_config(learning, "valence"), settings.augmented_training)
     conf, seed = settings.confidence, settings.seed
-    scored = {b: {"site": [], "system": []} for b in bins}  # rows (composition, truth, mean, half-width, residual)
+    scored = {v: {"site": [], "system": []} for v in variants}  # rows (cell, truth, mean, half-width, residual)
     for k, (test_cells, cal_cells) in enumerate(cell_folds(cells, folds, settings.calibration_fraction, seed)):
         test, cal = np.isin(cells, test_cells), np.isin(cells, cal_cells)
         train = np.flatnonzero(~test & ~cal)
@@ -76,15 +83,15 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
                  "system": (x_sys[np.isin(sys_cells, test_cells)], y_sys[np.isin(sys_cells, test_cells)],
                             sys_cells[np.isin(sys_cells, test_cells)])}
         read = {part: (*ensemble.predict(x), domain_distances(domain, x)[1]) for part, (x, _, _) in parts.items()}
-        for b in bins:
-            calibration = valence_conformal(ensemble, domain, x_norm[cal], y[cal], conf, b)
+        for b, q in variants:
+            calibration = valence_conformal(ensemble, domain, x_norm[cal], y[cal], conf, b, q)
             for part, (_, truth, part_cells) in parts.items():
                 mean, std, residual = read[part]
                 half = valence_halfwidth(calibration, mean[:, 0], std[:, 0], residual)
-                scored[b][part] += [(c, t, m, h, r)
+                scored[b, q][part] += [(c, t, m, h, r)
                                     for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
     return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
-            "calibrations": {f"bins_{b}": summary(scored[b], seed) for b in bins}}
+            "calibrations": {calibration_name(*v): summary(scored[v], seed) for v in variants}}
 
 
 def cell_bootstrap_interval(inside: np.ndarray, cells: np.ndarray, seed: int, level: float = 0.95,
