@@ -89,7 +89,7 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
                 mean, std, residual = read[part]
                 half = valence_halfwidth(calibration, mean[:, 0], std[:, 0], residual)
                 scored[b, q][part] += [(c, t, m, h, r)
-                                    for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
+                                       for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
     return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
             "calibrations": {calibration_name(*v): summary(scored[v], seed) for v in variants}}
 
