@@ -17,7 +17,8 @@ pdos = PdosSettings.from_mapping(snakemake.params.pdos)
 log.info("%s: %d atoms, nscf mesh %s, attempt %d, %d rank(s)", atoms.get_chemical_formula(), len(atoms),
          "x".join(map(str, pdos.nscf_kpoints)), attempt, launch.ranks)
 result = cell_pdos(atoms, ScfSettings.from_mapping({**snakemake.params.scf, "environment_pseudopotentials": "paw"}),
-                   Path(snakemake.input.pseudo[0]).parent, pdos, attempt, launch, keep=Path(snakemake.log.qe))
+                   pdos=pdos, pseudo_dir=Path(snakemake.input.pseudo[0]).parent, attempt=attempt, launch=launch,
+                   keep=Path(snakemake.log.qe))
 log.info("%d bands reach %.1f eV above the highest occupied level (%.3f eV); median local gap %.2f eV; nscf %.0f CPU s",
          result["nbnd"], result["bands_reach_eV"], result["highest_occupied_eV"],
          float(sorted(result["local_gap_eV"])[len(result["local_gap_eV"]) // 2]), result["nscf_cpu_s"])

@@ -106,3 +106,51 @@ def test_scratch_folder_is_removed_when_the_job_is_terminated(tmp_path):
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     assert not os.path.exists(scratch)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cell_pdos_rule_script_calls_the_engine_with_its_signature(tmp_path, monkeypatch, alpha_quartz):
+    """scripts/cell_pdos.py against the real cell_pdos signature (its argument order once drifted,
+    and every medium cell's PDOS job then failed before any DFT): the call must bind, with the
+    settings and the datasets' folder in their places."""
+    import inspect
+    import logging
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import yaml
+
+    from conftest import ROOT
+    from siox_xanes import joblog, layout
+    from siox_xanes.spectra import pdos as pdos_module
+    from siox_xanes.spectra.calc import ScfSettings
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    structure = tmp_path / "quenched.extxyz"
+    alpha_quartz.write(structure, format="extxyz")
+    seen = {}
+
+    class Bound(Exception):
+        pass
+
+    def recording(*args, **kwargs):
+        seen["call"] = inspect.signature(real).bind(*args, **kwargs).arguments
+        raise Bound
+
+    real = pdos_module.cell_pdos
+    monkeypatch.setattr(pdos_module, "cell_pdos", recording)
+    monkeypatch.setattr(joblog, "start", lambda smk: logging.getLogger("cell_pdos"))
+    pdos = {k: config["pdos"][k] for k in layout.PDOS_KEYS}
+    smk = SimpleNamespace(
+        wildcards=SimpleNamespace(cell="x2.00_seed1"), input=SimpleNamespace(structure=str(structure),
+                                                                               pseudo=[str(tmp_path / "Si.pbe-paw.UPF")]),
+        resources=SimpleNamespace(scf_attempt=2, tasks=1), config=config,
+        params=SimpleNamespace(scf={k: config["xanes"][k] for k in layout.SCF_KEYS if k in config["xanes"]},
+                               pdos={**pdos, "nscf_kpoints": [2, 2, 2]}),
+        log=SimpleNamespace(qe=str(tmp_path / "qe.txt")), output=SimpleNamespace(pdos=str(tmp_path / "pdos.nc")))
+    with pytest.raises(Bound):
+        runpy.run_path(str(ROOT / "scripts/cell_pdos.py"), init_globals={"snakemake": smk})
+    call = seen["call"]
+    assert isinstance(call["scf"], ScfSettings) and call["scf"].environment_pseudopotentials == "paw"
+    assert isinstance(call["pdos"], pdos_module.PdosSettings) and call["pdos"].nscf_kpoints == (2, 2, 2)
+    assert Path(call["pseudo_dir"]) == tmp_path and call["attempt"] == 2 and len(call["atoms"]) == 9
