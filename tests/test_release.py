@@ -279,3 +279,19 @@ def test_git_state_leaves_the_release_files_out_of_the_dirty_check(tmp_path):
     assert git_state(tmp_path)["uncommitted_changes"] is True
     (tmp_path / "code.py").write_text("a = 2")  # a workflow file changed: the release says so
     assert git_state(tmp_path, exclude=[tmp_path / "rel" / "cube.nc"])["uncommitted_changes"] is True
+
+
+def test_the_batches_keep_every_expensive_result_the_dag_makes():
+    """A finished result missing from RESULT_GLOBS is lost with the machine (the cells' PDOS were,
+    until a run packed them): every DFT, MD and Bader output path matches a glob."""
+    from fnmatch import fnmatch
+
+    from siox_xanes import layout
+    from siox_xanes.release.batches import RECORD_GLOBS, RESULT_GLOBS
+
+    expensive = [layout.CELL_PDOS.format(cell="x0.50_seed4"), layout.SITE_SUMMARY.format(cell="x1.00_seed1", site=3),
+                 layout.SITE_SPECTRUM.format(cell="x1.00_seed1", site=3), layout.BADER_CHARGES.format(cell="x1.00_seed1"),
+                 layout.GROUND_STATE_SUMMARY.format(cell="x1.00_seed1")]
+    for path in expensive:
+        assert any(fnmatch(path, g) for g in RESULT_GLOBS), path
+    assert any(fnmatch("benchmarks/cell_pdos/x0.50_seed4.tsv", g) for g in RECORD_GLOBS)

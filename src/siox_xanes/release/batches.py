@@ -50,20 +50,20 @@ from .. import layout
 INDEX = "index.json"
 METADATA = ".snakemake/metadata"
 INCOMPLETE = ".snakemake/incomplete"
-# Results of the stages a rerun is expensive for (MD, dataset generation, DFT, Bader).
+# Results of the stages a rerun is expensive for (MD, dataset generation, DFT, Bader, PDOS).
 RESULT_GLOBS = (
     f"{layout.PSEUDO_DIR}/*",
     f"{layout.ULTRASOFT_PSEUDO_DIR}/*",
     *map(layout.as_glob, (layout.REFERENCE_STRUCTURE, f"{layout.GLASS_DIR}/*", layout.GROUND_STATE_SUMMARY,
-                          layout.BADER_CHARGES, layout.SITE_SPECTRUM, layout.SITE_SUMMARY)),
+                          layout.BADER_CHARGES, layout.SITE_SPECTRUM, layout.SITE_SUMMARY, layout.CELL_PDOS)),
 )
 # Their logs (QE's own outputs included) and benchmark tables: provenance and cost.
 RECORD_GLOBS = tuple(
     f"{folder}/{rule}/*"
     for folder, rules in (
         ("logs", ("random_network", "melt_quench", "validate_cell", "pseudopotentials", "reference_structure",
-                  "ground_state", "bader_charges", "core_hole_xanes")),
-        ("benchmarks", ("melt_quench", "ground_state", "bader_charges", "core_hole_xanes")),
+                  "ground_state", "bader_charges", "core_hole_xanes", "cell_pdos")),
+        ("benchmarks", ("melt_quench", "ground_state", "bader_charges", "core_hole_xanes", "cell_pdos")),
     )
     for rule in rules
 )
