@@ -83,7 +83,13 @@ def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
     return replace(cfg, **{k: min(int(v), getattr(cfg, k)) for k, v in bounds.items()})
 
 
-def difficulty_scales(ensemble_std: np.ndarray, residual: np.ndarray, floor_quantile: float = 0.5) -> dict:
+# The difficulty's spread floor: this quantile of the calibration inputs' ensemble spreads (the
+# median; lower floors measured no better per composition, bench/predictor_calibration.py).
+SPREAD_FLOOR_QUANTILE = 0.5
+
+
+def difficulty_scales(ensemble_std: np.ndarray, residual: np.ndarray,
+                      floor_quantile: float = SPREAD_FLOOR_QUANTILE) -> dict:
     """The two scales of :func:`difficulty`, from the calibration inputs; the spread's floor is the
     ``floor_quantile`` of their ensemble spreads (the median by default)."""
     return {"spread_floor": float(max(np.quantile(ensemble_std, floor_quantile), 1e-6)),
@@ -99,7 +105,7 @@ def difficulty(ensemble_std: np.ndarray, residual: np.ndarray, scales: dict) -> 
 
 
 def valence_conformal(ensemble: Ensemble, domain: dict, x_cal: np.ndarray, y_cal: np.ndarray, confidence: float,
-                      bins: int = 1, floor_quantile: float = 0.5) -> dict:
+                      bins: int = 1, floor_quantile: float = SPREAD_FLOOR_QUANTILE) -> dict:
     """Normalised split-conformal calibration of the valence on the calibration inputs: the
     difficulty's scales and the quantile of |residual| / difficulty, overall and, with ``bins`` > 1,
     within each bin of the predicted valence (Mondrian: bins of equal calibration counts), so that

@@ -19,8 +19,8 @@ from ..layout import parse_glass_cell
 from ..measured.normalise import Normalisation, normalise_many
 from .augment import augmented_set
 from .domain import domain_distances, fit_domain
-from .predictor import (PredictorSettings, augmented_net_config, first_net_config, valence_conformal,
-                        valence_halfwidth)
+from .predictor import (SPREAD_FLOOR_QUANTILE, PredictorSettings, augmented_net_config, first_net_config,
+                        valence_conformal, valence_halfwidth)
 from .training import target_values
 from .uncertainty import train_ensemble
 
@@ -49,12 +49,12 @@ def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> lis
 
 
 def calibration_name(bins: int, floor_quantile: float) -> str:
-    return f"bins_{bins}" + ("" if floor_quantile == 0.5 else f"_floor_q{floor_quantile:g}")
+    return f"bins_{bins}" + ("" if floor_quantile == SPREAD_FLOOR_QUANTILE else f"_floor_q{floor_quantile:g}")
 
 
 def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation, settings: PredictorSettings,
                              folds: int, bins: tuple[int, ...], log=print,
-                             floor_quantiles: tuple[float, ...] = (0.5,)) -> dict:
+                             floor_quantiles: tuple[float, ...] = (SPREAD_FLOOR_QUANTILE,)) -> dict:
     """Coverage per composition (sites and averaged spectra), the averaged spectra's signed error,
     and the half-widths near and far from the training inputs, for each calibration: every number
     of ``bins`` with every quantile of the calibration spreads taken as the difficulty's floor."""
