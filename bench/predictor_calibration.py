@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--bins", type=int, nargs="+", default=[1, 3])
     ap.add_argument("--floor-quantiles", type=float, nargs="+", default=[0.5, 0.25, 0.1, 0.0])
+    ap.add_argument("--known-composition", action="store_true",
+                    help="also score each calibration with one conformal scale per composition (cross-conformal)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--table", action="store_true", help="print the table of the results file and stop")
     args = ap.parse_args()
@@ -81,7 +83,8 @@ def main():
         settings = replace(settings, ensemble_members=args.members)
     started = time.process_time()
     result = valence_cross_validation(sites, systems, learning, Normalisation.from_config(config["normalisation"]),
-                                      settings, args.folds, tuple(args.bins), floor_quantiles=tuple(args.floor_quantiles))
+                                      settings, args.folds, tuple(args.bins), floor_quantiles=tuple(args.floor_quantiles),
+                                      known_composition=args.known_composition)
     result.update(release=args.release, network=network, cpu_s=round(time.process_time() - started, 1))
     write_json(OUT, result)
     print(table(result))

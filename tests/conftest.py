@@ -20,8 +20,8 @@ TINY_TARGETS = [layout.SITE_CUBE, layout.VALIDATION_CELLS,
                 *(layout.BADER_CHARGES.format(cell=layout.reference_cell(name)) for name in layout.REFERENCES)]
 
 
-def run_snakemake(args, cwd, check=True, **kwargs):
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, **kwargs)
+def run_snakemake(args, cwd, check=True, launcher=SNAKEMAKE, **kwargs):
+    proc = subprocess.run([*launcher, *args], cwd=cwd, capture_output=True, text=True, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:])
     return proc

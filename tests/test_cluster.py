@@ -17,6 +17,8 @@ from conftest import ROOT, TINY_TARGETS, assert_same_results, job_counts, run_sn
 
 HARNESS = ROOT / "tests/slurm/single_node.sh"
 PROFILE = ROOT / "profiles/slurm"
+# snakemake polling SLURM every --seconds-between-status-checks (the plugin's own pause grows to 180 s)
+STEADY_POLLING = [sys.executable, str(ROOT / "tests/slurm/steady_polling.py"), "-s", str(ROOT / "Snakefile")]
 RULE_FILES = sorted((ROOT / "rules").glob("*.smk")) + [ROOT / "Snakefile"]
 
 
@@ -219,9 +221,9 @@ def test_tiny_config_through_the_slurm_profile(slurm_cluster, request, tmp_path)
         proc = run_snakemake(
             # the profile's own config is the paper preset: the tiny one replaces it
             ["--profile", str(PROFILE), "--configfile", "config.yaml", "--slurm-status-command", "squeue",
-             "--slurm-init-seconds-before-status-checks", "2", "--max-status-checks-per-second", "10",
-             "--latency-wait", "5", *TINY_TARGETS],
-            cwd=workdir, check=False, timeout=1500)
+             "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "3",
+             "--max-status-checks-per-second", "10", "--latency-wait", "5", *TINY_TARGETS],
+            cwd=workdir, check=False, launcher=STEADY_POLLING, timeout=1500)
     finally:
         done.set()
         watcher.join()

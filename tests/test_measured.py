@@ -372,8 +372,14 @@ def test_cross_validation_scores_every_cell_once_per_calibration():
     settings = PredictorSettings.from_config({**SETTINGS, "ensemble_members": 1, "valence_bins": 3})
     learning = {**LEARNING, "training": {**LEARNING["training"], "max_epochs": 30}}
     cv = valence_cross_validation(sites, systems, learning, Normalisation(), settings, folds=3, bins=(1, 3),
-                                  log=lambda *a: None)
-    assert set(cv["calibrations"]) == {"bins_1", "bins_3"}
+                                  log=lambda *a: None, known_composition=True)
+    assert set(cv["calibrations"]) == {"bins_1", "bins_3", "bins_1_by_composition", "bins_3_by_composition"}
+    # one scale per composition from the other folds' sites of that composition: same sites,
+    # same errors, other widths
+    one, known = cv["calibrations"]["bins_1"]["site"], cv["calibrations"]["bins_1_by_composition"]["site"]
+    assert known["all"]["n"] == 270 and known["all"]["rmse"] == one["all"]["rmse"]
+    assert [c["median_halfwidth"] for c in known["by_composition"].values()] != \
+        [c["median_halfwidth"] for c in one["by_composition"].values()]
     for c in cv["calibrations"].values():
         assert c["site"]["all"]["n"] == 270 and c["system"]["all"]["n"] == 27  # each once, by models that never saw it
         assert set(c["site"]["by_composition"]) == {f"{0.25 * k:.2f}" for k in range(9)}

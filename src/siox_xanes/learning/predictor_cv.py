@@ -19,10 +19,10 @@ from ..layout import parse_glass_cell
 from ..measured.normalise import Normalisation, normalise_many
 from .augment import augmented_set
 from .domain import domain_distances, fit_domain
-from .predictor import (SPREAD_FLOOR_QUANTILE, PredictorSettings, augmented_net_config, first_net_config,
-                        valence_conformal, valence_halfwidth)
+from .predictor import (SPREAD_FLOOR_QUANTILE, PredictorSettings, augmented_net_config, difficulty,
+                        first_net_config, valence_conformal, valence_halfwidth)
 from .training import target_values
-from .uncertainty import train_ensemble
+from .uncertainty import conformal_halfwidth, train_ensemble
 
 
 def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> list[tuple[list[str], list[str]]]:
@@ -52,12 +52,30 @@ def calibration_name(bins: int, floor_quantile: float) -> str:
     return f"bins_{bins}" + ("" if floor_quantile == SPREAD_FLOOR_QUANTILE else f"_floor_q{floor_quantile:g}")
 
 
+def by_known_composition(scored: dict, confidence: float) -> dict:
+    """The scored rows again, each interval rescaled by its composition's own conformal scale: the
+    quantile of |error| / difficulty over the held-out sites of that composition in the other folds
+    (cross-conformal, Mondrian by composition). What an interval could cover if the user gave the
+    sample's composition; averaged spectra take their composition's site scale."""
+    sites = scored["site"]
+    comp = np.array([parse_glass_cell(r[0])[0] for r in sites])
+    fold = np.array([r[5] for r in sites])
+    truth, mean, hardness = (np.array([r[i] for r in sites], float) for i in (1, 2, 6))
+    score = np.abs(truth - mean) / hardness
+    scale = {(x, k): float(conformal_halfwidth(score[(comp == x) & (fold != k)], confidence)[0])
+             for x in set(comp) for k in set(fold)}
+    return {part: [(c, t, m, scale[parse_glass_cell(c)[0], k] * d, r, k, d) for c, t, m, _, r, k, d in rows]
+            for part, rows in scored.items()}
+
+
 def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation, settings: PredictorSettings,
                              folds: int, bins: tuple[int, ...], log=print,
-                             floor_quantiles: tuple[float, ...] = (SPREAD_FLOOR_QUANTILE,)) -> dict:
+                             floor_quantiles: tuple[float, ...] = (SPREAD_FLOOR_QUANTILE,),
+                             known_composition: bool = False) -> dict:
     """Coverage per composition (sites and averaged spectra), the averaged spectra's signed error,
     and the half-widths near and far from the training inputs, for each calibration: every number
-    of ``bins`` with every quantile of the calibration spreads taken as the difficulty's floor."""
+    of ``bins`` with every quantile of the calibration spreads taken as the difficulty's floor
+    (and, with ``known_composition``, each again with one scale per composition)."""
     variants = [(b, q) for b in bins for q in floor_quantiles]
     energy = np.asarray(sites["energy"].values, float)
     mu_raw = np.asarray(sites["mu"].values, float)
@@ -69,7 +87,8 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
     y_sys = np.asarray(systems["mean_bader_charge"].values, float)
     cfg = augmented_net_config(first_net_config(learning, "valence"), settings.augmented_training)
     conf, seed = settings.confidence, settings.seed
-    scored = {v: {"site": [], "system": []} for v in variants}  # rows (cell, truth, mean, half-width, residual)
+    # rows (cell, truth, mean, half-width, PCA residual, fold, difficulty)
+    scored = {v: {"site": [], "system": []} for v in variants}
     for k, (test_cells, cal_cells) in enumerate(cell_folds(cells, folds, settings.calibration_fraction, seed)):
         test, cal = np.isin(cells, test_cells), np.isin(cells, cal_cells)
         train = np.flatnonzero(~test & ~cal)
@@ -88,10 +107,15 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
             for part, (_, truth, part_cells) in parts.items():
                 mean, std, residual = read[part]
                 half = valence_halfwidth(calibration, mean[:, 0], std[:, 0], residual)
-                scored[b, q][part] += [(c, t, m, h, r)
-                                       for c, t, m, h, r in zip(part_cells, truth, mean[:, 0], half, residual)]
+                hardness = difficulty(std[:, 0], residual, calibration["difficulty"])
+                scored[b, q][part] += [(c, t, m, h, r, k, d) for c, t, m, h, r, d
+                                       in zip(part_cells, truth, mean[:, 0], half, residual, hardness)]
+    calibrations = {calibration_name(*v): summary(scored[v], seed) for v in variants}
+    if known_composition:
+        calibrations.update({calibration_name(*v) + "_by_composition": summary(by_known_composition(scored[v], conf), seed)
+                             for v in variants})
     return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
-            "calibrations": {calibration_name(*v): summary(scored[v], seed) for v in variants}}
+            "calibrations": calibrations}
 
 
 def cell_bootstrap_interval(inside: np.ndarray, cells: np.ndarray, seed: int, level: float = 0.95,
@@ -109,7 +133,7 @@ def cell_bootstrap_interval(inside: np.ndarray, cells: np.ndarray, seed: int, le
 
 def summary(scored: dict, seed: int = 0) -> dict:
     """Coverage (with its cell-bootstrap interval) and errors per composition and overall from the
-    scored rows (cell, truth, mean, half-width, PCA residual)."""
+    scored rows (cell, truth, mean, half-width, PCA residual, ...)."""
     out = {}
     for part, rows in scored.items():
         cells = np.array([r[0] for r in rows])
