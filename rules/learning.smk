@@ -73,6 +73,12 @@ rule averaged_evaluation:
 
 rule train_predictor:
     input:
+        # where configured, the held-out cells' scores give each composition its interval scale
+        **(
+            {"cross_validation": layout.PREDICTOR_CROSS_VALIDATION}
+            if config["uncertainty"].get("cross_validation_folds")
+            else {}
+        ),
         sites=dataset_input("sites", rules.dataset_cubes.output.sites),
         systems=dataset_input("systems", rules.dataset_cubes.output.systems),
         spectra=dataset_input("reference_spectra", rules.align_spectra.output.spectra),

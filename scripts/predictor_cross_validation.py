@@ -22,10 +22,11 @@ learning = {"training": params.learning["training"], "candidates": {"valence": [
 settings = PredictorSettings.from_config(params.uncertainty)
 with xr.open_dataset(snakemake.input.sites) as s, xr.open_dataset(snakemake.input.systems) as y:
     sites, systems = s.load(), y.load()
-# one conformal scale against the configured bins, on the same ensembles
+# one conformal scale against the configured bins, on the same ensembles, and each with one scale per
+# composition (what train_predictor ships for users who state their sample's composition)
 bins = tuple(sorted({1, settings.valence_bins}))
 result = valence_cross_validation(sites, systems, learning, Normalisation.from_config(params.normalisation), settings,
-                                  settings.cross_validation_folds, bins, log=log.info)
+                                  settings.cross_validation_folds, bins, log=log.info, known_composition=True)
 result["valence_bins"] = settings.valence_bins
 result["network"] = {"candidate": chosen, **learning["candidates"]["valence"][0]}
 write_json(snakemake.output[0], result)

@@ -38,6 +38,10 @@ bundle, evaluation, robustness = train_predictor(
     sites, systems, references, learning, Normalisation.from_config(params.normalisation),
     PredictorSettings.from_config(params.uncertainty), log=log.info)
 bundle["networks"] = {t: {"candidate": chosen[t], **learning["candidates"][t][0]} for t in chosen}
+if "cross_validation" in snakemake.input.keys():  # for users who state their sample's composition
+    scales = json.loads(Path(snakemake.input.cross_validation).read_text())["valence_scale_by_composition"]
+    bundle["conformal"]["valence_scale_by_composition"] = scales
+    log.info("valence interval scale by composition: %s", scales)
 save_predictor(out.predictor, bundle)
 # JSON has no infinity: an unbounded interval (too few calibration cells) is written as null.
 evaluation = {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in evaluation.items()}

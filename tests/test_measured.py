@@ -596,6 +596,37 @@ def test_a_predictor_with_the_pdos_gives_it_with_a_band_and_the_local_gap_with_a
     assert header.endswith("local_gap_eV,local_gap_low_eV,local_gap_high_eV") and len(row.split(",")) == len(header.split(","))
 
 
+def test_a_stated_composition_takes_its_own_interval_scale(predictor_file, tmp_path, capsys):
+    """--composition: the valence interval scaled by that composition's cross-validated scale (the
+    mean and the difficulty unchanged); a composition outside the calibrated ones, or a predictor
+    without per-composition scales, is refused by name."""
+    import torch
+
+    path, sites = predictor_file[:2]
+    bundle = torch.load(path, weights_only=False)
+    scales = {f"{0.25 * k:.2f}": 0.5 + 0.25 * k for k in range(9)}
+    bundle["conformal"]["valence_scale_by_composition"] = scales
+    scaled = tmp_path / "scaled.pt"
+    save_predictor(scaled, bundle)
+    write_xdi(tmp_path / "s.xdi", MEASURED_E, as_measured(sites["mu"].values[3], np.random.default_rng(2)))
+
+    def answer(*extra, model=scaled):
+        rc, out, err = predict_one([tmp_path / "s.xdi", "--shift", "0", *extra], model, capsys)
+        return rc, (json.loads(out) if rc == 0 else None), err
+
+    _, plain, _ = answer()
+    _, known, _ = answer("--composition", "1.8")  # the nearest calibrated composition: 1.75
+    half = lambda r: (r["valence_interval"][1] - r["valence_interval"][0]) / 2  # noqa: E731
+    [p], [k] = plain["results"], known["results"]
+    assert k["valence"] == p["valence"] and p["valence_interval_composition"] is None
+    assert k["valence_interval_composition"] == "1.75" and "x = 1.75" in known["interval"]["valence"]
+    assert half(k) / half(p) == pytest.approx(scales["1.75"] / bundle["conformal"]["valence_scale"], rel=1e-6)
+    rc, _, err = answer("--composition", "2.6")
+    assert rc == 2 and "--composition: composition x = 2.6 of SiOx: expected 0.00 <= x <= 2.00" in err
+    rc, _, err = answer("--composition", "1", model=path)
+    assert rc == 2 and "--composition: this predictor has no per-composition interval scales" in err
+
+
 def test_predict_names_what_is_wrong(predictor_file, tmp_path, capsys):
     path = predictor_file[0]
     e = np.arange(1835.0, 1870.0, 0.2)  # misses the model window 1830-1880

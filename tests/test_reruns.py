@@ -258,9 +258,12 @@ def test_predictor_settings_rerun_only_the_predictor(finished_run):
     assert counts == {"train_predictor": 1, "figure": 1, "reproduction_report": 1, "all": 1}, counts
 
 
-def test_the_predictor_cross_validation_folds_add_their_job_and_rerun_no_predictor(finished_run):
+def test_the_predictor_cross_validation_folds_add_their_job_and_give_the_predictor_its_composition_scales(finished_run):
+    # the predictor takes each composition's interval scale from the held-out cells: it and what
+    # shows it rerun, nothing before the learning
     counts = dry_run(finished_run, setter("uncertainty.cross_validation_folds", 5))
-    assert counts == {"predictor_cross_validation": 1, "reproduction_report": 1, "all": 1}, counts
+    assert counts == {"predictor_cross_validation": 1, "train_predictor": 1, "figure": 1, "reproduction_report": 1,
+                      "all": 1}, counts
 
 
 def test_the_normalisation_reruns_no_md_or_dft(finished_run):

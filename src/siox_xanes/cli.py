@@ -1,6 +1,6 @@
 """``siox-xanes``: the command line of the workflow's package.
 
-    siox-xanes predict FILE... (--shift EV | --reference FILE) [--model predictor.pt]
+    siox-xanes predict FILE... (--shift EV | --reference FILE) [--composition X] [--model predictor.pt]
                        [--format json|csv] [--output OUT] [--plots DIR]
     siox-xanes spectrum STRUCTURE... [--model forward.joblib] [--format csv|netcdf] [--output DIR] [--plots]
     siox-xanes release pack|restore BATCHES [--workdir DIR] [--only PATTERN...]
@@ -14,7 +14,11 @@ known shift in eV (``--shift 0`` if the data are already on it);
 spectrum (its kind recognised, or stated with ``--reference-kind``; a fitted
 shift beyond ``--max-shift``, 3 eV by default, is refused). Every spectrum
 must show a Si K edge and cover the normalisation's ranges; an answer the
-models cannot vouch for carries named flags in its ``quality`` block. Without
+models cannot vouch for carries named flags in its ``quality`` block. With
+``--composition`` (the samples' x of SiOx, if known) the valence interval is
+calibrated on that composition, whose coverage holds per composition; without
+it, the one interval over all compositions (90 % overall, 85-100 % by
+composition, docs/predictor.md). Without
 ``--model`` the shipped predictor is used (``data/models/predictor.pt``),
 else the workflow's own (``results/predictor/predictor.pt``).
 
@@ -83,13 +87,15 @@ def _plot_name(result: dict, index: int) -> str:
     return f"{index:03d}_{stem}" + ("" if label == stem else f"_{label}") + ".png"
 
 
-def _interval_meaning(predictor) -> dict:
+def _interval_meaning(predictor, composition: str | None = None) -> dict:
     conf = predictor.bundle["conformal"]["confidence"]
     normalised = "valence_scale" in predictor.bundle["conformal"]
+    scaled_on = (f"the held-out cells of composition x = {composition} (the stated one; cross-validation)"
+                 if composition else "held-out calibration cells of every composition")
     return {"confidence": conf,
             "valence": (f"{100 * conf:.0f} % normalised split-conformal interval: the ensemble mean +- a half-width "
                         "that grows with the ensemble's spread and the input's distance from the training inputs, "
-                        "scaled so that it covered held-out calibration cells' true valences that often"
+                        f"scaled so that it covered the true valences of {scaled_on} that often"
                         if normalised else
                         f"{100 * conf:.0f} % split-conformal interval: the ensemble mean +- the one half-width that "
                         "held-out calibration cells' site spectra needed to cover their true valence that often"),
@@ -113,6 +119,10 @@ def predict_command(args) -> int:
         raise ValueError(f"--plots {args.plots}: exists and is not a folder")
     model = Path(args.model) if args.model else default_predictor()
     predictor = load_predictor(model)
+    try:
+        calibrated = None if args.composition is None else predictor.calibrated_composition(args.composition)
+    except ValueError as exc:
+        raise ValueError(f"--composition: {exc}") from exc
     alignment = None
     if args.reference:
         try:
@@ -128,7 +138,7 @@ def predict_command(args) -> int:
     results, failed = [], []
     for path in args.files:
         try:
-            results += predict_measured(predictor, read_spectra(path), shift)
+            results += predict_measured(predictor, read_spectra(path), shift, args.composition)
         except ValueError as exc:  # SpectrumFileError and SpectrumQualityError included: the message names the file
             failed.append({"file": str(path), "error": str(exc)})
             print(f"error: {exc}", file=sys.stderr)
@@ -143,7 +153,7 @@ def predict_command(args) -> int:
         r["model"] = str(model)
     if args.format == "json":
         text = json.dumps({"model": str(model), "shift_eV": shift, "alignment": alignment, "units": UNITS,
-                           "interval": _interval_meaning(predictor), "results": results,
+                           "interval": _interval_meaning(predictor, calibrated), "results": results,
                            "errors": [f["error"] for f in failed]}, indent=1) + "\n"
     else:
         text = _csv(results, failed)
@@ -224,6 +234,8 @@ def main(argv=None) -> int:
                    help="what --reference is (default: recognised by which computed reference it matches)")
     p.add_argument("--max-shift", type=float, default=3.0, metavar="EV",
                    help="largest shift a --reference fit may give (default 3 eV)")
+    p.add_argument("--composition", type=float, metavar="X",
+                   help="the samples' x of SiOx, if known: valence intervals calibrated on that composition")
     p.add_argument("--model", help="predictor bundle (rule train_predictor); default: the shipped one")
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("--output", "-o", help="write here instead of standard output")

@@ -341,15 +341,36 @@ class Predictor:
     def energy(self) -> np.ndarray:
         return np.asarray(self.bundle["energy"], float)
 
-    def predict(self, x_norm: np.ndarray) -> dict:
-        """Arrays for normalised spectra on the model grid: valence (mean, std, interval), rdf, fractions."""
+    def calibrated_composition(self, composition: float) -> str:
+        """The trained composition whose own interval scale serves a sample of stated ``composition``
+        (the nearest, at most half a composition step away); a ValueError otherwise."""
+        scales = self.bundle["conformal"].get("valence_scale_by_composition")
+        if not scales:
+            raise ValueError("this predictor has no per-composition interval scales (trained without "
+                             "uncertainty.cross_validation_folds): leave the composition out")
+        known = sorted(scales, key=float)
+        nearest = min(known, key=lambda x: abs(float(x) - composition))
+        step = min((float(b) - float(a) for a, b in zip(known, known[1:])), default=0.25)
+        if not np.isfinite(composition) or abs(float(nearest) - composition) > step / 2 + 1e-9:
+            raise ValueError(f"composition x = {composition:g} of SiOx: expected {known[0]} <= x <= {known[-1]}, "
+                             f"the range the intervals were calibrated on")
+        return nearest
+
+    def predict(self, x_norm: np.ndarray, composition: float | None = None) -> dict:
+        """Arrays for normalised spectra on the model grid: valence (mean, std, interval), rdf, fractions.
+        With the samples' ``composition`` (x of SiOx) stated, the valence interval takes that
+        composition's own conformal scale (its coverage holds per composition, not only overall)."""
         conf = self.bundle["conformal"]
         v_mean, v_std = self.ensembles["valence"].predict(x_norm)
         g_mean, g_std = self.ensembles["rdf"].predict(x_norm)
         f_mean, f_std = self.ensembles["fractions"].predict(x_norm)
         domain = self.bundle.get("domain")
         t2, residual = domain_distances(domain, x_norm) if domain else (None, None)
-        if "valence_scale" in conf:  # normalised: wider where the ensemble disagrees or the input is far
+        if composition is not None:
+            scale = conf["valence_scale_by_composition"][self.calibrated_composition(composition)]
+            q = valence_halfwidth({"valence_scale": scale, "difficulty": conf["difficulty"]},
+                                  v_mean[:, 0], v_std[:, 0], residual)
+        elif "valence_scale" in conf:  # normalised: wider where the ensemble disagrees or the input is far
             q = valence_halfwidth(conf, v_mean[:, 0], v_std[:, 0], residual)
         else:  # bundles made before: one half-width for every input
             q = np.full(len(v_mean), conf["valence_halfwidth"])
@@ -493,15 +514,18 @@ def quality_flags(predictor: Predictor, out: dict, gaps) -> list[dict]:
     return out
 
 
-def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float) -> list[dict]:
+def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float,
+                     composition: float | None = None) -> list[dict]:
     """One result per spectrum: valence with interval, RDF band, class fractions, what was done to it,
-    and a quality block whose flags say what the models cannot vouch for."""
+    and a quality block whose flags say what the models cannot vouch for. ``composition``: the
+    samples' stated x of SiOx, for valence intervals calibrated on that composition."""
     if not spectra:
         return []
     prepared = [on_model_grid(predictor, s, shift) for s in spectra]
     x = np.stack([p[0] for p in prepared])
-    out = predictor.predict(x)
+    out = predictor.predict(x, composition)
     conf = predictor.bundle["conformal"]["confidence"]
+    calibrated = None if composition is None else predictor.calibrated_composition(composition)
     quality = quality_flags(predictor, out, [p[1] for p in prepared])
     results = []
     for i, s in enumerate(spectra):
@@ -513,6 +537,8 @@ def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float
             "valence": float(out["valence"][i]), "valence_ensemble_std": float(out["valence_std"][i]),
             # null: unbounded (too few calibration cells for this confidence)
             "valence_interval": [float(v) if np.isfinite(v) else None for v in out["valence_interval"][i]],
+            # the composition whose held-out sites scaled the interval (null: all compositions)
+            "valence_interval_composition": calibrated,
             "confidence": conf,
             "fractions": {name: float(f) for name, f in zip(predictor.bundle["classes"], out["fractions"][i])},
             # null: a bundle made before fraction intervals existed

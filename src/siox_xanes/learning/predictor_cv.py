@@ -48,20 +48,34 @@ def cell_folds(cells, folds: int, calibration_fraction: float, seed: int) -> lis
     return [(sorted(t), sorted(c)) for t, c in out]
 
 
+KNOWN_COMPOSITION = "_by_composition"  # name suffix of a calibration scored with one scale per composition
+
+
 def calibration_name(bins: int, floor_quantile: float) -> str:
     return f"bins_{bins}" + ("" if floor_quantile == SPREAD_FLOOR_QUANTILE else f"_floor_q{floor_quantile:g}")
 
 
-def by_known_composition(scored: dict, confidence: float) -> dict:
-    """The scored rows again, each interval rescaled by its composition's own conformal scale: the
-    quantile of |error| / difficulty over the held-out sites of that composition in the other folds
-    (cross-conformal, Mondrian by composition). What an interval could cover if the user gave the
-    sample's composition; averaged spectra take their composition's site scale."""
-    sites = scored["site"]
+def _site_scores(sites: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Composition, fold and |error| / difficulty of each scored site row."""
     comp = np.array([parse_glass_cell(r[0])[0] for r in sites])
     fold = np.array([r[5] for r in sites])
     truth, mean, hardness = (np.array([r[i] for r in sites], float) for i in (1, 2, 6))
-    score = np.abs(truth - mean) / hardness
+    return comp, fold, np.abs(truth - mean) / hardness
+
+
+def composition_scales(sites: list, confidence: float) -> dict[str, float]:
+    """Each composition's conformal scale from all its held-out sites (cross-conformal, Mondrian by
+    composition): what the predictor applies when the user states the sample's composition."""
+    comp, _, score = _site_scores(sites)
+    return {x: float(conformal_halfwidth(score[comp == x], confidence)[0]) for x in sorted(set(comp))}
+
+
+def by_known_composition(scored: dict, confidence: float) -> dict:
+    """The scored rows again, each interval rescaled by its composition's own conformal scale taken
+    from that composition's held-out sites in the other folds, so that no site calibrates itself:
+    the coverage that ``composition_scales`` gives. Averaged spectra take their composition's site
+    scale."""
+    comp, fold, score = _site_scores(scored["site"])
     scale = {(x, k): float(conformal_halfwidth(score[(comp == x) & (fold != k)], confidence)[0])
              for x in set(comp) for k in set(fold)}
     return {part: [(c, t, m, scale[parse_glass_cell(c)[0], k] * d, r, k, d) for c, t, m, _, r, k, d in rows]
@@ -112,10 +126,13 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
                                        in zip(part_cells, truth, mean[:, 0], half, residual, hardness)]
     calibrations = {calibration_name(*v): summary(scored[v], seed) for v in variants}
     if known_composition:
-        calibrations.update({calibration_name(*v) + "_by_composition": summary(by_known_composition(scored[v], conf), seed)
+        calibrations.update({calibration_name(*v) + KNOWN_COMPOSITION: summary(by_known_composition(scored[v], conf), seed)
                              for v in variants})
+    # per composition, on the difficulty the predictor uses (its floor quantile; bins leave it alone)
+    shipped = next((v for v in variants if v[1] == SPREAD_FLOOR_QUANTILE), variants[0])
     return {"folds": folds, "confidence": conf, "ensemble_members": settings.ensemble_members,
-            "calibrations": calibrations}
+            "calibrations": calibrations,
+            "valence_scale_by_composition": composition_scales(scored[shipped]["site"], conf)}
 
 
 def cell_bootstrap_interval(inside: np.ndarray, cells: np.ndarray, seed: int, level: float = 0.95,

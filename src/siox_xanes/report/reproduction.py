@@ -367,7 +367,8 @@ def predictor_cv_section(cv: dict) -> list[str]:
              f"window's network); per composition: coverage of the {conf:.0f} % interval on the sites and on the "
              "cells' averaged spectra, and the averaged spectra's mean signed error. In brackets: the 95 % "
              "interval of a coverage from resampling whole cells (a cell's sites share their errors). The configured "
-             f"calibration: {cv['valence_bins']} bin(s) of the predicted valence.", "",
+             f"calibration: {cv['valence_bins']} bin(s) of the predicted valence; \"by composition\": one scale per "
+             "composition from its held-out sites in the other folds, what `siox-xanes predict --composition` applies.", "",
              "| calibration | x | sites: n, coverage (95 % by cells), median half-width | averaged spectra: n, coverage, mean signed error |",
              "| --- | --- | --- | --- |"]
 
