@@ -32,6 +32,7 @@ from siox_xanes import layout
 from siox_xanes.io import write_json
 from siox_xanes.measured.normalise import Normalisation, normalise_many
 from siox_xanes.report.reproduction import reference_edges
+from siox_xanes.report.spectral import highest_point, white_line_spread
 from siox_xanes.spectra.references import reference_si_count
 from siox_xanes.spectra.sites import select_sites
 from siox_xanes.spectra.energy import (
@@ -90,15 +91,6 @@ def deviation(energy, a, b, onset) -> tuple[float, float]:
     return float(d.max() / peak), float(np.sqrt(np.mean(d**2)) / peak)
 
 
-def highest_point(energy, mu_norm) -> float:
-    return float(energy[np.argmax(mu_norm.mean(axis=0))])
-
-
-def spread(mu_norm) -> float:
-    heights = mu_norm.max(axis=1)
-    return float(heights.std() / heights.mean()) if len(heights) > 1 else float("nan")
-
-
 def compare(workdir: Path, v2_dir: Path) -> dict:
     config = medium_config()
     xanes = config["xanes"]
@@ -113,11 +105,16 @@ def compare(workdir: Path, v2_dir: Path) -> dict:
     with (v2_dir / "alignment.json").open() as f:
         v2_alignment = json.load(f)
 
+    # only the sites the config asks for: the working directory also holds sites of earlier settings
+    chosen = json.loads((workdir / layout.SITE_SELECTION).read_text())["order"]
+    chosen = {(cell, int(site)) for cell, site in chosen[: xanes["site_selection"]["amount"]]}
     rows = []
     for cell, entries in by_cell.items():
         if cell.startswith("ref_"):
             continue
         for info, (e, mu) in entries:
+            if (cell, int(info["site"])) not in chosen:
+                continue
             k = index[(cell, int(info["site"]))]
             rows.append({"cell": cell, "x": float(v2["x"].values[k]), "k": k,
                          "n_o": int(v2["n_o_neighbours"].values[k]), "onset": info["onset_unshifted_eV"] + shift,
@@ -139,8 +136,8 @@ def compare(workdir: Path, v2_dir: Path) -> dict:
                                  "v2_all_sites": highest_point(grid, v2["mu_norm"].values[all_v2])},
         }
     sio4 = np.array([r["n_o"] == 4 for r in rows])
-    white_line = {"sites": int(sio4.sum()), "v2_same_sites": spread(v2_norm[sio4]), "v3": spread(v3_norm[sio4]),
-                  "v2_all_sites": spread(v2["mu_norm"].values[v2["n_o_neighbours"].values == 4]),
+    white_line = {"sites": int(sio4.sum()), "v2_same_sites": white_line_spread(v2_norm[sio4]), "v3": white_line_spread(v3_norm[sio4]),
+                  "v2_all_sites": white_line_spread(v2["mu_norm"].values[v2["n_o_neighbours"].values == 4]),
                   "v2_all_sites_count": int((v2["n_o_neighbours"].values == 4).sum())}
     with xr.open_dataset(v2_dir / "reference_spectra.nc") as ref_spectra:
         edges = reference_edges(ref_spectra, v2_alignment["references"])

@@ -40,11 +40,15 @@ if DATASET_RELEASE:
             models=expand(layout.MODEL, window=layout.FULL_WINDOW, target=TARGETS),
             metrics=expand(layout.METRICS, window=layout.FULL_WINDOW, target=TARGETS),
             provenance=release_file(DATASET_RELEASE, "provenance"),
+            numbers=layout.REPORT_NUMBERS,
         output:
             # in the launch directory (the repository's data/models from its root)
             predictor=launch_file(layout.SHIPPED_PREDICTOR),
             models=[launch_file(layout.SHIPPED_MODEL.format(target=t)) for t in TARGETS],
             card=launch_file(layout.SHIPPED_MODELS_CARD),
+            numbers=launch_file(
+                layout.SHIPPED_REPORT_NUMBERS.format(release=Path(DATASET_RELEASE).name)
+            ),
         log:
             "logs/ship_models.log",
         conda:

@@ -3,6 +3,8 @@
 from siox_xanes.report.catalog import figure_inputs, figure_windows
 
 ABLATION = LEARNING.get("ablation", {})
+# label -> an earlier run's report numbers (config report.compare_with)
+COMPARE_WITH = (config.get("report") or {}).get("compare_with") or {}
 FIGURE_INPUTS = figure_inputs(ABLATION, bool(FORWARD.get("evaluation")), LEARN_PDOS)
 
 
@@ -56,6 +58,8 @@ rule reproduction_report:
             if config["uncertainty"].get("cross_validation_folds")
             else {}
         ),
+        # earlier runs' headline numbers, set beside this run's (e.g. the previous release's)
+        earlier=[repository_file(p) for p in COMPARE_WITH.values()],
         paper=repository_file("reference/paper_numbers.yaml"),
         metrics=expand(rules.train_model.output.metrics, window=WINDOWS, target=TARGETS),
         baseline=layout.BASELINE_METRICS.format(window=layout.FULL_WINDOW),
@@ -75,6 +79,7 @@ rule reproduction_report:
         figures=expand(layout.FIGURE, fig=FIGURE_INPUTS),
     output:
         report=layout.REPORT,
+        numbers=layout.REPORT_NUMBERS,
     log:
         "logs/reproduction_report.log",
     conda:
@@ -85,5 +90,6 @@ rule reproduction_report:
     params:
         windows=LEARNING["windows"],
         ablation=ABLATION,
+        earlier_labels=list(COMPARE_WITH),
     script:
         "../scripts/reproduction_report.py"

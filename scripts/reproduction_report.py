@@ -7,8 +7,9 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from siox_xanes.io import atomic_path
-from siox_xanes.report.reproduction import reference_edges, render, runtimes
+from siox_xanes.io import atomic_path, write_json
+from siox_xanes.report.reproduction import reference_edges, read_report_numbers, render, report_numbers, runtimes
+from siox_xanes.report.spectral import spectra_by_composition
 from siox_xanes.joblog import start
 from siox_xanes.layout import BENCHMARKS, TARGETS
 
@@ -39,6 +40,7 @@ with xr.open_dataset(inp.sites) as sites, xr.open_dataset(inp.systems) as system
         "density": {float(k): float(v) for k, v in density.items()},
         "n_sites": int(sites.sizes["site"]), "n_train": int((split == 0).sum()), "n_test": int((split == 1).sum()),
         "n_systems": int(systems.sizes["system"]), "hardware": "CPU (this run)",
+        "spectral": spectra_by_composition(sites),
         "predictor": json.loads(Path(inp.predictor).read_text()),
         "splits": {s["target"]: s for s in (json.loads(Path(p).read_text()) for p in inp.splits)},
         "curves": {t: pd.read_csv(p).to_dict("records") for t, p in zip(TARGETS, inp.curves)},
@@ -48,7 +50,9 @@ if "predictor_cv" in inp.keys():
 if "forward_evaluation" in inp.keys():
     ctx["forward"] = {"evaluation": json.loads(Path(inp.forward_evaluation).read_text()),
                       "curves": json.loads(Path(inp.selection_curves).read_text())}
+ctx["earlier"] = [read_report_numbers(path, label) for label, path in zip(snakemake.params.earlier_labels, inp.earlier)]
 paper = yaml.safe_load(Path(inp.paper).read_text())
+write_json(snakemake.output.numbers, report_numbers(paper, ctx, release["folder"] if release else "this run"))
 text = render(paper, ctx, runtimes(BENCHMARKS), list(inp.figures))
 with atomic_path(snakemake.output.report) as tmp:
     tmp.write_text(text)

@@ -22,6 +22,8 @@ for model, metrics_path, shipped in zip(inp.models, inp.metrics, out.models):
     }
 with atomic_path(out.predictor) as tmp:
     shutil.copyfile(inp.predictor, tmp)
+with atomic_path(out.numbers) as tmp:  # what the next release's report sets beside its own
+    shutil.copyfile(inp.numbers, tmp)
 card = {
     "trained_on": {"release": snakemake.params.release, "workflow": release["workflow"], "counts": release["counts"]},
     "full_window_networks": networks,

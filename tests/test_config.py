@@ -93,6 +93,9 @@ def test_wrong_type_is_rejected_by_the_schema(default_config):
         (lambda c: c["learning"]["windows"].update({"full": [1831.0, 1880.0]}), r"learning.windows.full: .* must equal"),
         (lambda c: c["xanes"].update({"xspectra_kpoints_by_composition": {"0.10": [4, 4, 4]}}),
          r"xanes.xspectra_kpoints_by_composition\['0.10'\]: no such composition"),
+        (lambda c: c.update({"dataset": {**c["dataset"], "from_release": "data/siox-medium-v3"},
+                             "report": {"compare_with": {"v3": "data/models/report_numbers/siox-medium-v3.json"}}}),
+         r"report.compare_with.v3: .* what this run's ship_models writes"),
     ],
 )
 def test_semantic_errors_name_the_key(default_config, edit, message):

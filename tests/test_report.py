@@ -12,7 +12,10 @@ from conftest import ROOT
 from siox_xanes import layout
 from siox_xanes.report.catalog import figure_inputs, input_path
 from siox_xanes.report.figures import FIGURES
-from siox_xanes.report.reproduction import comparison_table, covered_keys, flatten, reference_edges, render
+from siox_xanes.report.reproduction import (
+    comparison_section, comparison_table, covered_keys, flatten, read_report_numbers, reference_edges, render, report_numbers,
+)
+from siox_xanes.report.spectral import spectra_by_composition
 from siox_xanes.learning.training import window_mask
 
 GRID = np.linspace(1830, 1880, 256)
@@ -300,3 +303,45 @@ def test_report_has_the_pdos_networks_beside_template_matching_per_split_region_
     assert f"| by cell (no cell on both sides) | 20 | {described['rmse']:.4f} | 0.5000 |" in section
     assert f"| p 0 to 7.5 eV | {described['regions']['p 0 to 7.5 eV']:.4f} |" in section
     assert "| a 1830.00-1836.25 |" in section and "pdos_windows.png" in section
+
+
+def test_spectra_per_composition_find_the_mean_peak_and_the_sio4_white_line_spread():
+    energy = np.linspace(1830, 1880, 251)
+    peak = lambda e0, h: h * 0.64 / ((energy - e0) ** 2 + 0.64)  # noqa: E731
+    # x = 0: two sites peaking at 1840 eV; x = 2: three SiO4 sites at 1846 eV, heights 1, 1.2, 1.4
+    mu = np.array([peak(1840, 1.0), peak(1840.2, 1.0), peak(1846, 1.0), peak(1846, 1.2), peak(1846, 1.4)])
+    sites = xr.Dataset({"mu_norm": (("site", "energy"), mu), "n_o_neighbours": ("site", [0, 0, 4, 4, 4])},
+                       coords={"energy": energy, "x": ("site", [0.0, 0.0, 2.0, 2.0, 2.0])})
+    out = spectra_by_composition(sites)
+    assert out["by_composition"]["0.00"] == {"n_sites": 2, "highest_point_eV": pytest.approx(1840.0, abs=0.25)}
+    assert out["by_composition"]["2.00"]["highest_point_eV"] == pytest.approx(1846.0, abs=0.1)
+    heights = np.array([1.0, 1.2, 1.4])
+    assert out["n_sio4"] == 3 and out["sio4_white_line_spread"] == pytest.approx(heights.std() / heights.mean(), rel=1e-3)
+    text = render(yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text()),
+                  fake_context(yaml.safe_load((ROOT / "config.yaml").read_text())) | {"spectral": out}, [], [])
+    assert "| 0.00 | 2 | 1840.0 |" in text and "White-line spread of the 3 SiO4 sites" in text
+
+
+def test_report_sets_an_earlier_runs_numbers_beside_its_own(tmp_path):
+    paper = yaml.safe_load((ROOT / "reference/paper_numbers.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    spectral = {"by_composition": {"0.00": {"n_sites": 5, "highest_point_eV": 1848.4}}, "sio4_white_line_spread": 0.154,
+                "n_sio4": 117}
+    earlier = report_numbers(paper, fake_context(cfg) | {"spectral": spectral}, "data/siox-medium-v2")
+    assert earlier["label"] == "data/siox-medium-v2" and earlier["n_sites"] == 9
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(earlier))
+    ctx = fake_context(cfg) | {"spectral": spectral | {"by_composition": {"0.00": {"n_sites": 5, "highest_point_eV": 1841.6}}},
+                               "earlier": [read_report_numbers(path, "v2")]}
+    section = render(paper, ctx, [], []).split("## Beside earlier runs")[1].split("\n## ")[0]
+    assert "| quantity | paper | v2 | this run |" in section
+    assert "| x = 0.00: highest point of the mean spectrum (eV) | — | 1848.4 | 1841.6 |" in section
+    assert "| valence, random split, test RMSE (e) | 0.11 | 0.2 | 0.2 |" in section
+    assert "| averaged spectra: mean valence RMSE (e) | 0.105 | 0.1 | 0.1 |" in section
+    # a quantity the earlier run did not compute reads '—' there
+    ctx["predictor"] = {"confidence": 0.9, "valence_halfwidth": 0.3, "coverage": {"valence_sites": {"n": 10, "coverage": 0.9}}}
+    assert ("| predictor: valence coverage, test-cell sites (target 90 %) | — | — | 0.9 |"
+            in comparison_section(paper, ctx, ctx["earlier"]))
+    path.write_text(json.dumps({"rows": [{"value": 1}]}))
+    with pytest.raises(ValueError, match=r"v2.json \(report.compare_with 'v2'\): expected a report_numbers.json"):
+        read_report_numbers(path, "v2")

@@ -253,3 +253,19 @@ def test_quick_look_learns_from_a_release(tmp_path):
     assert card["trained_on"]["release"] == str(release) and card["trained_on"]["workflow"]["commit"] == "0123456789abcdef"
     assert card["full_window_networks"]["valence"]["epochs"] == valence["epochs"]
     assert (tmp_path / "data/models/predictor.pt").read_bytes() == (tmp_path / "results/predictor/predictor.pt").read_bytes()
+    # with the report's headline numbers, kept per release for the next release's report
+    shipped = tmp_path / "data/models/report_numbers/release.json"
+    numbers = json.loads(shipped.read_text())
+    assert numbers["label"] == str(release) and numbers["n_sites"] == n
+    rows = {r["quantity"]: r["value"] for r in numbers["rows"]}
+    assert rows["valence, random split, test RMSE (e)"] == pytest.approx(valence["test"]["rmse"])
+    # a later release's run sets them beside its own: only the report is made again
+    earlier = shipped.with_name("previous-release.json")
+    shutil.copyfile(shipped, earlier)
+    config["report"] = {"compare_with": {"earlier": str(earlier)}}
+    workdir_with(tmp_path, config)
+    rerun = job_counts(run(["-n", "--cores", "1", *omit], cwd=tmp_path).stdout)
+    assert rerun == {"reproduction_report": 1}, rerun
+    run(["--cores", "1", *omit], cwd=tmp_path)
+    section = (tmp_path / "results/report.md").read_text().split("## Beside earlier runs")[1]
+    assert "| quantity | paper | earlier | this run |" in section and "highest point of the mean spectrum" in section

@@ -12,8 +12,9 @@ scientific stack (the LAMMPS potential file, say) run in the rules that use it.
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
-from .layout import FULL_WINDOW, X_PATTERN
+from .layout import FULL_WINDOW, SHIPPED_REPORT_NUMBERS, X_PATTERN
 from .structures.lattice import Lattice, fits_lattice
 
 X_KEY = re.compile(rf"^{X_PATTERN}$")
@@ -103,6 +104,13 @@ def check_config(config: dict) -> None:
     # the computed references, which the alignment matches, are known on the grid only
     problems += [p for name, w in config["uncertainty"]["alignment"]["window_eV"].items()
                  if (p := grid_window_problem(f"uncertainty.alignment.window_eV.{name}", w, grid))]
+    release = (config.get("dataset") or {}).get("from_release")
+    if release:  # this run's ship_models writes that file: a report cannot read it before it exists
+        own = PurePath(SHIPPED_REPORT_NUMBERS.format(release=PurePath(release).name))
+        problems += [f"report.compare_with.{label}: {path} is what this run's ship_models writes from its own report; "
+                     "compare with another release's numbers" for label, path in
+                     ((config.get("report") or {}).get("compare_with") or {}).items()
+                     if PurePath(path).parts[-2:] == own.parts[-2:]]
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 

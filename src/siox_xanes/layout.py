@@ -87,11 +87,14 @@ PREDICTED_SPECTRA = "results/forward/predicted_spectra.nc"
 FIGURE = "results/figures/{fig}.png"                   # and its .pdf beside it
 FIGURE_PDF = "results/figures/{fig}.pdf"
 REPORT = "results/report.md"
+REPORT_NUMBERS = "results/report_numbers.json"  # the headline numbers, for a later run to compare
 SHIPPED_PREDICTOR = "data/models/predictor.pt"
 SHIPPED_MODEL = "data/models/{target}_full.pt"          # the full window's network of a target
 SHIPPED_FORWARD_MODEL = "data/models/forward.joblib"
 SHIPPED_FORWARD_CARD = "data/models/forward.json"        # which release, descriptor, errors by cell
 SHIPPED_MODELS_CARD = "data/models/models.json"         # which release, networks, epochs, test metrics
+# each release's report numbers, kept when the next release's models replace its own
+SHIPPED_REPORT_NUMBERS = "data/models/report_numbers/{release}.json"
 BENCHMARKS = "benchmarks"
 
 # Files of a published data release (a folder such as data/siox-medium-v2): what rule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +219,122 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
             ("Networks", networks), ("Results", res)]
 
 
+def _split_rmse(ctx: dict, target: str, scheme: str):
+    r = ctx.get("splits", {}).get(target, {}).get("splits", {}).get(scheme)
+    return r["test"]["rmse"] if r else None
+
+
+def headline_numbers(paper: dict, ctx: dict) -> list[tuple[str, str | None, object]]:
+    """(quantity, paper key or None, this run's value) of the numbers that tell one run from another
+    (a release at one fidelity from the next): the learning under its splits and windows, the averaged
+    spectra, the references, the spectra per composition and the predictor's coverage. Written as
+    report_numbers.json so that a later run's report can set them beside its own (config
+    ``report.compare_with``)."""
+    m, av, results = ctx["metrics"], ctx["averaged"], paper.get("results", {})
+    peaks = ctx["alignment"]["references"]
+    paper_window = {**{w: f"results.charge_by_window.{w}.rmse" for w in results.get("charge_by_window", {})},
+                    **{b: f"results.charge_merged_25eV.{b}.rmse" for b in results.get("charge_merged_25eV", {})}}
+    rows = [("sites (cells)", None, f"{ctx['n_sites']} ({ctx['n_systems']})"),
+            ("valence, random split, test RMSE (e)", "results.charge_test.rmse", _metric(m, "valence/full", "rmse")),
+            ("valence, random split, test R²", "results.charge_test.r2", _metric(m, "valence/full", "r2")),
+            ("linear baseline, test RMSE (e)", "results.charge_linear_baseline_rmse", ctx["baseline"]["test"]["rmse"]),
+            ("RDF, random split, test RMSE", None, _metric(m, "rdf/full", "rmse"))]
+    for target, unit in (("valence", " (e)"), ("rdf", "")):
+        for scheme in ("by_cell", "leave_one_composition_out"):
+            rows.append((f"{'valence' if target == 'valence' else 'RDF'}, split {SPLIT_LABELS[scheme].split(' (')[0]}, "
+                         f"test RMSE{unit}", None, _split_rmse(ctx, target, scheme)))
+    for name in sorted({k.split("/", 1)[1] for k in m} - {"full"}):
+        rows += [(f"valence from window {name}, test RMSE (e)", paper_window.get(name), _metric(m, f"valence/{name}", "rmse")),
+                 (f"RDF from window {name}, test RMSE", None, _metric(m, f"rdf/{name}", "rmse"))]
+    rows += [
+        ("averaged spectra: mean valence RMSE (e)", "results.averaged_spectra.mean_valence.rmse", av["mean_valence"]["rmse"]),
+        ("averaged spectra: mean valence R²", "results.averaged_spectra.mean_valence.r2", av["mean_valence"]["r2"]),
+        ("averaged spectra: largest valence deviation (e)", "results.averaged_spectra.mean_valence.max_deviation",
+         av["mean_valence"]["max_deviation"]),
+        ("averaged spectra: worst mean-RDF RMSE", "results.averaged_spectra.mean_rdf_rmse_max", av["mean_rdf_rmse"]["max"]),
+        ("α-quartz − diamond-Si main-peak separation (eV; experiment ≈ 6)", None,
+         peaks["alpha_quartz"]["computed_main_peak_eV"] - peaks["diamond_si"]["computed_main_peak_eV"]),
+        *([("α-quartz − diamond-Si edge separation (eV)", None, ctx["edges"]["alpha_quartz"] - ctx["edges"]["diamond_si"])]
+          if ctx.get("edges") else []),
+    ]
+    spectral = ctx.get("spectral")
+    if spectral:
+        rows += [(f"x = {x}: highest point of the mean spectrum (eV)", None, c["highest_point_eV"])
+                 for x, c in spectral["by_composition"].items()]
+        rows.append(("SiO4 white-line spread (std/mean of the largest mu_norm)", None, spectral["sio4_white_line_spread"]))
+    ev = ctx.get("predictor")
+    if ev:
+        rows += [(f"predictor: valence coverage, {what} (target {100 * ev['confidence']:.0f} %)", None,
+                  ev["coverage"][key]["coverage"] if ev.get("valence_halfwidth") is not None else None)
+                 for key, what in (("valence_sites", "test-cell sites"), ("valence_systems", "averaged spectra"))
+                 if key in ev["coverage"]]
+    for name, c in ctx.get("predictor_cv", {}).get("calibrations", {}).items():
+        by_x = [s["coverage"] for s in c["site"]["by_composition"].values()]
+        rows += [(f"predictor CV ({name.replace('_', ' ')}): valence coverage, all sites", None, c["site"]["all"]["coverage"]),
+                 (f"predictor CV ({name.replace('_', ' ')}): coverage range over compositions", None,
+                  [min(by_x), max(by_x)] if by_x else None)]
+    pdos = ctx.get("splits", {}).get("pdos")
+    if pdos:
+        for scheme, r in pdos["splits"].items():
+            label = SPLIT_LABELS.get(scheme, scheme).split(" (")[0]
+            rows += [(f"PDOS, split {label}: network / template RMSE (states/eV)", None,
+                      [r["test"]["rmse"], r["baseline"]["test"]["rmse"]]),
+                     (f"PDOS, split {label}: local gap MAE, network / template (eV)", None,
+                      [r["test_described"]["local_gap"]["mae_eV"], r["baseline"]["test_described"]["local_gap"]["mae_eV"]])]
+    return rows
+
+
+def report_numbers(paper: dict, ctx: dict, label: str) -> dict:
+    """The JSON form of ``headline_numbers``: what a later report reads to compare."""
+    return {"label": label, "n_sites": ctx["n_sites"],
+            "rows": [{"quantity": q, "paper_key": k, "value": v} for q, k, v in headline_numbers(paper, ctx)]}
+
+
+def read_report_numbers(path, label: str) -> dict:
+    """An earlier run's report_numbers.json, labelled; a clear error for anything else."""
+    try:
+        numbers = json.loads(Path(path).read_text())
+        rows = numbers["rows"]
+        if not all({"quantity", "value"} <= set(r) for r in rows):
+            raise KeyError("quantity/value")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} (report.compare_with '{label}'): expected a report_numbers.json with "
+                         f"'rows' of {{quantity, paper_key, value}}, as rule reproduction_report writes ({err!r})") from err
+    return {**numbers, "label": label}
+
+
+def comparison_section(paper: dict, ctx: dict, earlier: list[dict]) -> list[str]:
+    """This run's headline numbers beside the paper's and those of earlier runs (their
+    report_numbers.json, e.g. the previous release's quick look), matched by quantity."""
+    labels = [e["label"] for e in earlier]
+    values = [{r["quantity"]: r["value"] for r in e["rows"]} for e in earlier]
+    lines = ["## Beside earlier runs", "",
+             "The same quantities from the report of each earlier run (config `report.compare_with`); "
+             "'—': not computed there.", "",
+             "| quantity | paper | " + " | ".join(labels) + " | this run |",
+             "| --- | --- | " + "--- | " * len(labels) + "--- |"]
+    def fmt(v):  # energies on the eV scale to 0.1 eV, as the grid resolves them
+        return f"{v:.1f}" if isinstance(v, float) and abs(v) >= 1000 else _fmt(v)
+
+    for quantity, key, value in headline_numbers(paper, ctx):
+        lines.append(f"| {quantity} | {_fmt(_get(paper, key)) if key else '—'} | "
+                     + " | ".join(fmt(v.get(quantity)) for v in values) + f" | {fmt(value)} |")
+    return lines
+
+
+def spectral_section(spectral: dict) -> list[str]:
+    """The mean spectrum's highest point per composition (the paper's Fig. 2: the main peak moves to
+    lower energy as x falls) and the SiO4 white-line spread."""
+    lines = ["## Spectra per composition", "",
+             "Where the mean `mu_norm` of each composition's sites peaks (the paper's Fig. 2: the main peak moves "
+             "to lower energy as x falls, from SiO2's towards Si's).", "",
+             "| x | sites | highest point of the mean spectrum (eV) |", "| --- | ---: | ---: |"]
+    lines += [f"| {x} | {c['n_sites']} | {c['highest_point_eV']:.1f} |" for x, c in spectral["by_composition"].items()]
+    lines += ["", f"White-line spread of the {spectral['n_sio4']} SiO4 sites (std/mean of each site's largest `mu_norm`): "
+                  f"{100 * spectral['sio4_white_line_spread']:.1f} %."]
+    return lines
+
+
 def _rdf_smoothing(sigma: float) -> str:
     return (f"; each neighbour a Gaussian of σ {sigma:g} Å (not stated by the paper; its 0.1–0.5 RMSE needs a "
             "smooth g(R))") if sigma else "; unsmoothed histogram"
@@ -306,6 +423,10 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
             lines += ["", f"**{sec}**", "", "| quantity | paper | this run |", "| --- | --- | --- |"]
             section = sec
         lines.append(f"| {label} | {p} | {o} |")
+    if ctx.get("earlier"):
+        lines += ["", *comparison_section(paper, ctx, ctx["earlier"])]
+    if ctx.get("spectral"):
+        lines += ["", *spectral_section(ctx["spectral"])]
     if ctx.get("splits"):
         lines += ["", *splits_section(ctx["splits"], paper_scale(paper))]
     if ctx.get("curves"):
