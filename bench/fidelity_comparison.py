@@ -91,7 +91,9 @@ def deviation(energy, a, b, onset) -> tuple[float, float]:
     return float(d.max() / peak), float(np.sqrt(np.mean(d**2)) / peak)
 
 
-def compare(workdir: Path, v2_dir: Path) -> dict:
+def v3_sites(workdir: Path, v2) -> tuple[np.ndarray, list[dict], np.ndarray, dict]:
+    """(energy grid, rows, normalised v3 spectra, references) of v3's finished configured glass
+    sites, each row naming its site's index ``k`` in the v2 site cube ``v2``."""
     config = medium_config()
     xanes = config["xanes"]
     grid = energy_grid(xanes["grid"])
@@ -99,12 +101,7 @@ def compare(workdir: Path, v2_dir: Path) -> dict:
     by_cell = finished_sites(workdir / "results")
     refs = references(by_cell, xanes)
     shift = refs["global_shift_eV"]
-    with xr.open_dataset(v2_dir / "spectra_sites.nc") as v2:
-        v2 = v2.load()
     index = {(c, int(a)): k for k, (c, a) in enumerate(zip(v2["cell"].values, v2["atom_index"].values))}
-    with (v2_dir / "alignment.json").open() as f:
-        v2_alignment = json.load(f)
-
     # only the sites the config asks for: the working directory also holds sites of earlier settings
     chosen = json.loads((workdir / layout.SITE_SELECTION).read_text())["order"]
     chosen = {(cell, int(site)) for cell, site in chosen[: xanes["site_selection"]["amount"]]}
@@ -119,7 +116,15 @@ def compare(workdir: Path, v2_dir: Path) -> dict:
             rows.append({"cell": cell, "x": float(v2["x"].values[k]), "k": k,
                          "n_o": int(v2["n_o_neighbours"].values[k]), "onset": info["onset_unshifted_eV"] + shift,
                          "mu": to_grid(e + shift, mu, grid, what=f"{cell} site {info['site']}")})
-    v3_norm = normalise_many(grid, np.array([r["mu"] for r in rows]), norm, computed=True)
+    return grid, rows, normalise_many(grid, np.array([r["mu"] for r in rows]), norm, computed=True), refs
+
+
+def compare(workdir: Path, v2_dir: Path) -> dict:
+    with xr.open_dataset(v2_dir / "spectra_sites.nc") as v2:
+        v2 = v2.load()
+    with (v2_dir / "alignment.json").open() as f:
+        v2_alignment = json.load(f)
+    grid, rows, v3_norm, refs = v3_sites(workdir, v2)
     v2_norm = v2["mu_norm"].values[[r["k"] for r in rows]]
     x = np.array([r["x"] for r in rows])
     dev = np.array([deviation(grid, v2_norm[j], v3_norm[j], rows[j]["onset"]) for j in range(len(rows))])

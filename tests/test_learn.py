@@ -74,6 +74,22 @@ def test_the_validation_fold_by_group_keeps_each_group_on_one_side(data):
 
 
 @pytest.mark.slow
+def test_fine_tuning_goes_on_from_the_started_network_and_leaves_it_unchanged(data, valence_model):
+    mu, q, _, _ = data
+    before = valence_model.predict(mu[600:640])
+    # learning rate 0: the started weights and standardisation are all there is
+    frozen = fit(mu[:40], q[:40], NetConfig(hidden=[8], learning_rate=0.0, max_epochs=3, patience=1), seed=5,
+                 start=valence_model)
+    assert np.array_equal(frozen.predict(mu[600:640]), before)
+    assert [m.out_features for m in frozen.net if hasattr(m, "out_features")] == [256, 256, 256, 1]  # its architecture
+    tuned = fit(mu[:40], q[:40] + 0.5, NetConfig(learning_rate=1e-3, max_epochs=200, patience=20), seed=5, start=valence_model)
+    assert np.array_equal(valence_model.predict(mu[600:640]), before)  # the started network is not touched
+    # it learned the offset of the new data (a valence 0.5 e higher) from 40 sites
+    assert np.mean(tuned.predict(mu[600:640]) - before) == pytest.approx(0.5, abs=0.2)
+    with pytest.raises(ValueError, match="fine-tuning a network of 256 inputs and 1 outputs on data of 100 and 1"):
+        fit(mu[:40, :100], q[:40], FAST, seed=5, start=valence_model)
+
+
 def test_a_candidate_sets_its_own_regularisation_and_patience(data):
     mu, q, _, _ = data
     training = {"batch_size": 64, "max_epochs": 400, "patience": 3, "validation_fraction": 0.1}

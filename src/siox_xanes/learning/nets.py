@@ -11,7 +11,7 @@ no per-sample Python work.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,8 @@ from .metrics import metrics
 
 ACTIVATIONS = ("relu", "leaky_relu")
 KINDS = ("mlp", "cnn")
+# what fine-tuning takes from its own config; the architecture is the started network's
+FINE_TUNING_KEYS = ("learning_rate", "batch_size", "max_epochs", "patience", "validation_fraction", "weight_decay")
 
 
 @dataclass
@@ -140,9 +142,13 @@ def validation_split(n: int, fraction: float, seed: int, groups=None) -> tuple[n
     return np.flatnonzero(is_val), np.flatnonzero(~is_val)
 
 
-def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int, groups=None) -> Fitted:
+def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int, groups=None, start: Fitted | None = None) -> Fitted:
     """Train on (x, y) with a seeded validation fold for early stopping (whole ``groups`` to one
-    side when given); best-validation weights kept."""
+    side when given); best-validation weights kept. With ``start`` (a network trained on other
+    data, e.g. spectra of a lower fidelity) training goes on from its weights and standardisation
+    (fine-tuning; ``cfg`` gives the learning rate and stopping, the architecture is ``start``'s)."""
+    import copy
+
     import torch
 
     x = np.asarray(x, float)
@@ -151,11 +157,19 @@ def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int, groups=None) ->
         raise ValueError("training data contain NaN or infinite values")
     torch.manual_seed(seed)
     val, train = validation_split(len(x), cfg.validation_fraction, seed, groups)
-    xs, ys = Scaler.fit(x[train]), Scaler.fit(y[train])
     dev = device()
+    if start is None:
+        xs, ys = Scaler.fit(x[train]), Scaler.fit(y[train])
+        net = build_net(x.shape[1], y.shape[1], cfg).to(dev)
+    else:
+        xs, ys = start.x_scaler, start.y_scaler
+        if (len(xs.mean), len(ys.mean)) != (x.shape[1], y.shape[1]):
+            raise ValueError(f"fine-tuning a network of {len(xs.mean)} inputs and {len(ys.mean)} outputs on data of "
+                             f"{x.shape[1]} and {y.shape[1]}")
+        net = copy.deepcopy(start.net).to(dev)
+        cfg = replace(start.config, **{k: getattr(cfg, k) for k in FINE_TUNING_KEYS})
     xt = torch.as_tensor(xs.transform(x), dtype=torch.float32, device=dev)
     yt = torch.as_tensor(ys.transform(y), dtype=torch.float32, device=dev)
-    net = build_net(x.shape[1], y.shape[1], cfg).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     loss_fn = torch.nn.MSELoss()
     train_t = torch.as_tensor(train, device=dev)
@@ -166,8 +180,8 @@ def fit(x: np.ndarray, y: np.ndarray, cfg: NetConfig, seed: int, groups=None) ->
         net.train()
         perm = train_t[torch.randperm(len(train_t), generator=gen).to(dev)]
         total = 0.0
-        for start in range(0, len(perm), cfg.batch_size):
-            idx = perm[start:start + cfg.batch_size]
+        for first in range(0, len(perm), cfg.batch_size):
+            idx = perm[first:first + cfg.batch_size]
             opt.zero_grad()
             loss = loss_fn(net(xt[idx]), yt[idx])
             loss.backward()
