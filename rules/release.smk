@@ -47,7 +47,9 @@ if DATASET_RELEASE:
             models=[launch_file(layout.SHIPPED_MODEL.format(target=t)) for t in TARGETS],
             card=launch_file(layout.SHIPPED_MODELS_CARD),
             numbers=launch_file(
-                layout.SHIPPED_REPORT_NUMBERS.format(release=Path(DATASET_RELEASE).name)
+                layout.SHIPPED_REPORT_NUMBERS.format(
+                    release=Path(DATASET_RELEASE).name
+                )
             ),
         log:
             "logs/ship_models.log",
