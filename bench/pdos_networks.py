@@ -1,0 +1,107 @@
+"""The PDOS networks on real PDOS before v3 is complete (issue 38): every Si of the cells whose PDOS
+the v3 run has finished (`runs/medium/results/pdos`), its spectrum taken from the v2 release
+(Gamma-only; v3's converged spectra exist for a few sites only so far), folds of whole cells.
+
+Per fold: each PDOS candidate of the config (seed 004's 1D CNN and the MLP) and template matching
+(the nearest training spectrum's PDOS, the baseline seed 004 beat), scored with
+`learning.pdos.pdos_errors`: RMSE overall and per orbital and 7.5 eV region (states/eV), and the
+local gap read from the predicted p PDOS against the computed one. A check that the DAG's PDOS
+learning works on real data and a first look at its errors; the report's numbers come from v3.
+For the local gap also a network trained on the gap alone (the valence network's first candidate).
+
+    .venv/bin/python bench/pdos_networks.py [--workdir runs/medium] [--v2 data/siox-medium-v2] [--folds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+import yaml
+from snakemake.utils import update_config
+
+from siox_xanes import layout
+from siox_xanes.io import write_json
+from siox_xanes.learning.nets import fit, net_config
+from siox_xanes.learning.pdos import pdos_errors, template_matching
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench/results/pdos_networks.json"
+
+
+def pdos_sites(workdir: Path, v2: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(v2 normalised spectra, PDOS rows s then p, computed local gaps, cells, PDOS energy grid) of
+    every Si of the cells with a finished PDOS."""
+    index = {(c, int(a)): k for k, (c, a) in enumerate(zip(v2["cell"].values, v2["atom_index"].values))}
+    x, y, gap, cells, energy = [], [], [], [], None
+    for path in sorted((workdir / Path(layout.CELL_PDOS).parent).glob("x*.nc")):
+        with xr.open_dataset(path) as p:
+            cell = p.attrs["cell"]
+            energy = np.asarray(p["pdos_energy"].values, float)
+            for j, atom in enumerate(p["atom_index"].values):
+                x.append(v2[layout.MODEL_INPUT].values[index[(cell, int(atom))]])
+                y.append(np.concatenate([p["pdos_s"].values[j], p["pdos_p"].values[j]]))
+                gap.append(float(p["local_gap"].values[j]))
+                cells.append(cell)
+    return np.array(x), np.array(y), np.array(gap), np.array(cells), energy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=ROOT / "runs/medium")
+    parser.add_argument("--v2", type=Path, default=ROOT / "data/siox-medium-v2")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((ROOT / "config_medium.yaml").read_text()))
+    learning, seed = config["learning"], config["learning"]["seed"]
+    threshold = config["pdos"]["gap_threshold"]
+    with xr.open_dataset(args.v2 / "spectra_sites.nc") as v2:
+        v2 = v2.load()
+    x, y, gap, cells, energy = pdos_sites(args.workdir, v2)
+    names = np.random.default_rng(seed).permutation(np.unique(cells))
+    folds = np.array_split(names, args.folds)
+    candidates = [net_config(c, learning["training"]) for c in learning["candidates"][layout.PDOS_TARGET]]
+    ways = [f"candidate {i} ({c.kind})" for i, c in enumerate(candidates)] + ["template matching"]
+    truth, pred = [], {w: [] for w in ways}
+    gap_cfg = net_config(learning["candidates"]["valence"][0], learning["training"])
+    gap_true, gap_pred = [], []
+    for f, test_cells in enumerate(folds):
+        test = np.isin(cells, test_cells)
+        truth.append(y[test])
+        for way, cfg in zip(ways, candidates):
+            pred[way].append(fit(x[~test], y[~test], cfg, seed + f).predict(x[test]).reshape(y[test].shape))
+        pred["template matching"].append(template_matching(x[~test], y[~test], x[test]))
+        # the local gap as a target of its own (the valence network's first candidate)
+        gap_pred.append(fit(x[~test], gap[~test], gap_cfg, seed + f).predict(x[test]).ravel())
+        gap_true.append(gap[test])
+        print(f"fold {f}: {int(test.sum())} test sites", flush=True)
+    t = np.vstack(truth)
+    result = {"sites": int(len(y)), "cells": int(len(names)), "folds": args.folds, "spectra": "v2 (Gamma-only)",
+              "gap_threshold_states_per_eV": threshold,
+              "computed_local_gap_eV": {"mean": float(np.mean(gap)), "min": float(np.min(gap)), "max": float(np.max(gap))},
+              "ways": {w: pdos_errors(t, np.vstack(pred[w]), energy, threshold) for w in ways}}
+    d = np.concatenate(gap_pred) - np.concatenate(gap_true)
+    result["local_gap_network"] = {"mae_eV": float(np.mean(np.abs(d))), "rmse_eV": float(np.sqrt(np.mean(d**2))),
+                                   "mean_signed_eV": float(np.mean(d))}
+    write_json(args.out, result)
+    print(f"{result['sites']} Si sites of {result['cells']} cells, {args.folds} folds of cells; spectra from v2")
+    regions = list(result["ways"][ways[0]]["regions"])
+    print("| way | RMSE | local gap MAE (eV, scored) | " + " | ".join(regions) + " |")
+    print("| --- | ---: | ---: | " + "---: | " * len(regions))
+    for w, r in result["ways"].items():
+        g = r["local_gap"]
+        print(f"| {w} | {r['rmse']:.4f} | {g['mae_eV']:.2f} ({g['n_scored']}/{g['n_sites']}) | "
+              + " | ".join(f"{r['regions'][k]:.4f}" for k in regions) + " |")
+    g = result["local_gap_network"]
+    print(f"local gap from the predicted p PDOS (above) against a network of the gap alone: MAE {g['mae_eV']:.2f} eV, "
+          f"RMSE {g['rmse_eV']:.2f} eV, mean signed {g['mean_signed_eV']:+.2f} eV")
+
+
+if __name__ == "__main__":
+    main()
