@@ -273,6 +273,11 @@ def headline_numbers(paper: dict, ctx: dict) -> list[tuple[str, str | None, obje
         rows += [(f"predictor CV ({name.replace('_', ' ')}): valence coverage, all sites", None, c["site"]["all"]["coverage"]),
                  (f"predictor CV ({name.replace('_', ' ')}): coverage range over compositions", None,
                   [min(by_x), max(by_x)] if by_x else None)]
+    forward = ctx.get("forward", {}).get("evaluation")
+    if forward:  # seed 002: structure -> spectrum on unseen cells, beside the class-mean spectrum
+        best = forward["splits"]["by_cell"][forward["best_by_cell"]]
+        rows.append((f"structure → spectrum, by cell: RMSE of mu_norm ({forward['best_by_cell']}) / class-mean baseline",
+                     None, [best["rmse"], best["baseline_rmse"]]))
     pdos = ctx.get("splits", {}).get("pdos")
     if pdos:
         for scheme, r in pdos["splits"].items():
