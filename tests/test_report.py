@@ -13,7 +13,8 @@ from siox_xanes import layout
 from siox_xanes.report.catalog import figure_inputs, input_path
 from siox_xanes.report.figures import FIGURES
 from siox_xanes.report.reproduction import (
-    comparison_section, comparison_table, covered_keys, flatten, read_report_numbers, reference_edges, render, report_numbers,
+    comparison_section, comparison_table, covered_keys, flatten, headline_numbers, read_report_numbers, reference_edges,
+    render, report_numbers,
 )
 from siox_xanes.report.spectral import spectra_by_composition
 from siox_xanes.learning.training import window_mask
@@ -264,10 +265,14 @@ def test_report_has_the_forward_models_beside_the_class_mean_and_the_selection_c
     write_forward_fixture(tmp_path)
     evaluation = json.loads((tmp_path / input_path("forward_evaluation")).read_text())
     curves = json.loads((tmp_path / input_path("selection_curves")).read_text())
-    text = render(paper, fake_context(cfg) | {"forward": {"evaluation": evaluation, "curves": curves}}, [], [])
+    ctx = fake_context(cfg) | {"forward": {"evaluation": evaluation, "curves": curves}}
+    text = render(paper, ctx, [], [])
     section = text.split("## Structure → spectrum models")[1]
     best = evaluation["best_by_cell"]
     row = evaluation["splits"]["by_cell"][best]
+    # among the numbers a later release's report sets beside its own
+    assert [v for q, _, v in headline_numbers(paper, ctx) if q.startswith("structure → spectrum, by cell")] == [
+        [row["rmse"], row["baseline_rmse"]]]
     loco = evaluation["splits"]["leave_one_composition_out"][best]
     assert (f"| {best} **(best)** | {row['rmse']:.4f} ({row['baseline_rmse']:.4f}, {row['ratio_to_baseline']:.2f}) | "
             f"{loco['rmse']:.4f} ({loco['baseline_rmse']:.4f}, {loco['ratio_to_baseline']:.2f}) |") in section
