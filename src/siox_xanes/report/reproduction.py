@@ -227,7 +227,8 @@ def _split_rmse(ctx: dict, target: str, scheme: str):
 def headline_numbers(paper: dict, ctx: dict) -> list[tuple[str, str | None, object]]:
     """(quantity, paper key or None, this run's value) of the numbers that tell one run from another
     (a release at one fidelity from the next): the learning under its splits and windows, the averaged
-    spectra, the references, the spectra per composition and the predictor's coverage. Written as
+    spectra, the references, the spectra per composition, the predictor's coverage, the structure ->
+    spectrum models and the PDOS networks. Written as
     report_numbers.json so that a later run's report can set them beside its own (config
     ``report.compare_with``)."""
     m, av, results = ctx["metrics"], ctx["averaged"], paper.get("results", {})
@@ -318,6 +319,7 @@ def comparison_section(paper: dict, ctx: dict, earlier: list[dict]) -> list[str]
              "'—': not computed there.", "",
              "| quantity | paper | " + " | ".join(labels) + " | this run |",
              "| --- | --- | " + "--- | " * len(labels) + "--- |"]
+
     def fmt(v):  # energies on the eV scale to 0.1 eV, as the grid resolves them
         return f"{v:.1f}" if isinstance(v, float) and abs(v) >= 1000 else _fmt(v)
 
