@@ -8,8 +8,10 @@ Per fold: each PDOS candidate of the config (seed 004's 1D CNN and the MLP) and 
 local gap read from the predicted p PDOS against the computed one. A check that the DAG's PDOS
 learning works on real data and a first look at its errors; the report's numbers come from v3.
 For the local gap also a network trained on the gap alone (the valence network's first candidate).
+With --windows also the ablation: the first candidate on each sub-window of the spectrum alone,
+per region (seed 004's Figs. 3-4 asked of the absolute windows of the config).
 
-    .venv/bin/python bench/pdos_networks.py [--workdir runs/medium] [--v2 data/siox-medium-v2] [--folds 5]
+    .venv/bin/python bench/pdos_networks.py [--workdir runs/medium] [--v2 data/siox-medium-v2] [--folds 5] [--windows]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from siox_xanes import layout
 from siox_xanes.io import write_json
 from siox_xanes.learning.nets import fit, net_config
 from siox_xanes.learning.pdos import pdos_errors, template_matching
+from siox_xanes.learning.training import window_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench/results/pdos_networks.json"
@@ -54,6 +57,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "runs/medium")
     parser.add_argument("--v2", type=Path, default=ROOT / "data/siox-medium-v2")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--windows", action="store_true", help="also the first candidate on each sub-window alone")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -82,6 +86,18 @@ def main() -> None:
         gap_true.append(gap[test])
         print(f"fold {f}: {int(test.sum())} test sites", flush=True)
     t = np.vstack(truth)
+    by_window = {}
+    if args.windows:  # the ablation: the first candidate on each sub-window of the spectrum alone
+        grid = np.asarray(v2["energy"].values, float)
+        for name in learning["ablation"]["sub_windows"]:
+            mask = window_mask(grid, learning["windows"][name])
+            rows = []
+            for f, test_cells in enumerate(folds):
+                test = np.isin(cells, test_cells)
+                rows.append(fit(x[~test][:, mask], y[~test], candidates[0], seed + f).predict(x[test][:, mask]))
+            by_window[name] = {"window_eV": learning["windows"][name],
+                               **pdos_errors(t, np.vstack(rows).reshape(t.shape), energy, threshold)}
+            print(f"window {name}: RMSE {by_window[name]['rmse']:.4f}", flush=True)
     result = {"sites": int(len(y)), "cells": int(len(names)), "folds": args.folds, "spectra": "v2 (Gamma-only)",
               "gap_threshold_states_per_eV": threshold,
               "computed_local_gap_eV": {"mean": float(np.mean(gap)), "min": float(np.min(gap)), "max": float(np.max(gap))},
@@ -89,6 +105,8 @@ def main() -> None:
     d = np.concatenate(gap_pred) - np.concatenate(gap_true)
     result["local_gap_network"] = {"mae_eV": float(np.mean(np.abs(d))), "rmse_eV": float(np.sqrt(np.mean(d**2))),
                                    "mean_signed_eV": float(np.mean(d))}
+    if by_window:
+        result["windows"] = by_window
     write_json(args.out, result)
     print(f"{result['sites']} Si sites of {result['cells']} cells, {args.folds} folds of cells; spectra from v2")
     regions = list(result["ways"][ways[0]]["regions"])
@@ -99,6 +117,12 @@ def main() -> None:
         print(f"| {w} | {r['rmse']:.4f} | {g['mae_eV']:.2f} ({g['n_scored']}/{g['n_sites']}) | "
               + " | ".join(f"{r['regions'][k]:.4f}" for k in regions) + " |")
     g = result["local_gap_network"]
+    if by_window:
+        print("| window (eV) | RMSE | " + " | ".join(regions) + " |")
+        print("| --- | ---: | " + "---: | " * len(regions))
+        for name, r in by_window.items():
+            print(f"| {name} {r['window_eV'][0]:.2f}-{r['window_eV'][1]:.2f} | {r['rmse']:.4f} | "
+                  + " | ".join(f"{r['regions'][k]:.4f}" for k in regions) + " |")
     print(f"local gap from the predicted p PDOS (above) against a network of the gap alone: MAE {g['mae_eV']:.2f} eV, "
           f"RMSE {g['rmse_eV']:.2f} eV, mean signed {g['mean_signed_eV']:+.2f} eV")
 
