@@ -96,7 +96,6 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
     md, xanes, learning = cfg["md"], cfg["xanes"], cfg["learning"]
     lat = cfg["structures"]["lattice"]
     peaks = ctx["alignment"]["references"]
-    av = ctx["averaged"]
     results = paper.get("results", {})
     structures = [
         ("starting networks", "structures.initial_lattice",
@@ -208,15 +207,20 @@ def report_rows(paper: dict, ctx: dict) -> list[tuple[str, list[tuple[str, str |
     res.append(("RDF from the sub-windows", "results.rdf_by_window",
                 ("test RMSE " + ", ".join(f"{w} {v:.3g}" for w, v in rdf_windows.items())
                  + (f"; full {m['rdf/full']['test']['rmse']:.3g}" if "rdf/full" in m else "")) if rdf_windows else None))
-    res += [
+    res += _averaged_rows(ctx["averaged"])
+    return [("Structures", structures), ("Melt–quench", mdrows), ("Spectra", spectra), ("Dataset", dataset),
+            ("Networks", networks), ("Results", res)]
+
+
+def _averaged_rows(av: dict) -> list[tuple[str, str, float]]:
+    """The averaged-spectra evaluation's rows (quantity, paper key, this run's value)."""
+    return [
         ("averaged spectra: mean valence RMSE (e)", "results.averaged_spectra.mean_valence.rmse", av["mean_valence"]["rmse"]),
         ("averaged spectra: mean valence R²", "results.averaged_spectra.mean_valence.r2", av["mean_valence"]["r2"]),
         ("averaged spectra: largest valence deviation (e)", "results.averaged_spectra.mean_valence.max_deviation",
          av["mean_valence"]["max_deviation"]),
         ("averaged spectra: worst mean-RDF RMSE", "results.averaged_spectra.mean_rdf_rmse_max", av["mean_rdf_rmse"]["max"]),
     ]
-    return [("Structures", structures), ("Melt–quench", mdrows), ("Spectra", spectra), ("Dataset", dataset),
-            ("Networks", networks), ("Results", res)]
 
 
 def _split_rmse(ctx: dict, target: str, scheme: str):
@@ -228,10 +232,9 @@ def headline_numbers(paper: dict, ctx: dict) -> list[tuple[str, str | None, obje
     """(quantity, paper key or None, this run's value) of the numbers that tell one run from another
     (a release at one fidelity from the next): the learning under its splits and windows, the averaged
     spectra, the references, the spectra per composition, the predictor's coverage, the structure ->
-    spectrum models and the PDOS networks. Written as
-    report_numbers.json so that a later run's report can set them beside its own (config
-    ``report.compare_with``)."""
-    m, av, results = ctx["metrics"], ctx["averaged"], paper.get("results", {})
+    spectrum models and the PDOS networks. Written as report_numbers.json so that a later run's
+    report can set them beside its own (config ``report.compare_with``)."""
+    m, results = ctx["metrics"], paper.get("results", {})
     peaks = ctx["alignment"]["references"]
     paper_window = {**{w: f"results.charge_by_window.{w}.rmse" for w in results.get("charge_by_window", {})},
                     **{b: f"results.charge_merged_25eV.{b}.rmse" for b in results.get("charge_merged_25eV", {})}}
@@ -247,12 +250,8 @@ def headline_numbers(paper: dict, ctx: dict) -> list[tuple[str, str | None, obje
     for name in sorted({k.split("/", 1)[1] for k in m} - {"full"}):
         rows += [(f"valence from window {name}, test RMSE (e)", paper_window.get(name), _metric(m, f"valence/{name}", "rmse")),
                  (f"RDF from window {name}, test RMSE", None, _metric(m, f"rdf/{name}", "rmse"))]
+    rows += _averaged_rows(ctx["averaged"])
     rows += [
-        ("averaged spectra: mean valence RMSE (e)", "results.averaged_spectra.mean_valence.rmse", av["mean_valence"]["rmse"]),
-        ("averaged spectra: mean valence R²", "results.averaged_spectra.mean_valence.r2", av["mean_valence"]["r2"]),
-        ("averaged spectra: largest valence deviation (e)", "results.averaged_spectra.mean_valence.max_deviation",
-         av["mean_valence"]["max_deviation"]),
-        ("averaged spectra: worst mean-RDF RMSE", "results.averaged_spectra.mean_rdf_rmse_max", av["mean_rdf_rmse"]["max"]),
         ("α-quartz − diamond-Si main-peak separation (eV; experiment ≈ 6)", None,
          peaks["alpha_quartz"]["computed_main_peak_eV"] - peaks["diamond_si"]["computed_main_peak_eV"]),
         *([("α-quartz − diamond-Si edge separation (eV)", None, ctx["edges"]["alpha_quartz"] - ctx["edges"]["diamond_si"])]
