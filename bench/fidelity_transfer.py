@@ -13,8 +13,9 @@ the fold's v3 test sites:
 * `v2 + v3 pooled`: both sets together, as one training set.
 
 and, for scale, `v2 only` scored on the v2 spectra of the same test sites (`v2 only on v2`: what the
-Gamma-only model does on the fidelity it learned). The network is the config's first candidate of each target. Prints the RMSE per way and target
-(mean over folds and pooled over every test site) and writes bench/results/fidelity_transfer.json.
+Gamma-only model does on the fidelity it learned). The network is the config's first candidate of
+each target. Prints the RMSE per way and target (mean over folds and pooled over every test site)
+and writes bench/results/fidelity_transfer.json.
 Torch runs on one thread (the DFT run keeps the other core busy).
 
     .venv/bin/python bench/fidelity_transfer.py [--workdir runs/medium] [--v2 data/siox-medium-v2] [--targets valence rdf]
@@ -31,6 +32,7 @@ import torch
 import xarray as xr
 
 from fidelity_comparison import ROOT, medium_config, v3_sites
+from siox_xanes.forward.evaluation import split_folds
 from siox_xanes.io import write_json
 from siox_xanes.layout import MODEL_INPUT
 from siox_xanes.learning.metrics import metrics
@@ -41,12 +43,6 @@ OUT = ROOT / "bench/results/fidelity_transfer.json"
 WAYS = ("v3 only", "v2 only", "v2 then v3", "v2 + v3 pooled")
 ON_V2 = "v2 only on v2"  # the v2 model on the test sites' v2 spectra
 FINE_TUNING_RATE = 1 / 3  # of the candidate's learning rate
-
-
-def cell_folds(cells: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
-    """k groups of the distinct cells, seeded."""
-    names = np.random.default_rng(seed).permutation(np.unique(cells))
-    return [set(part) for part in np.array_split(names, k)]
 
 
 def train_one_way(way: str, v2_x, v2_y, v3_x, v3_y, cfg, seed: int) -> Fitted:
@@ -82,17 +78,16 @@ def main() -> None:
     v2_x = np.asarray(v2[MODEL_INPUT].values, float)
     result = {"v3_sites": len(rows), "v3_cells": int(len(set(v3_cells))), "folds": args.folds,
               "fine_tuning_rate": FINE_TUNING_RATE, "targets": {}}
-    folds = cell_folds(v3_cells, args.folds, seed)
+    # the cells each fold holds out (the v2 sites of those cells stay out of its training too)
+    folds = [np.unique(v3_cells[rows]) for rows in split_folds("by_cell", v3_cells, None, args.folds, seed)]
     for target in args.targets:
         cfg = net_config(learning["candidates"][target][0], learning["training"])
         y_all = target_values(v2, target)
         truth, pred = [], {w: [] for w in (*WAYS, ON_V2)}
         per_fold = {w: [] for w in (*WAYS, ON_V2)}
         for f, test_cells in enumerate(folds):
-            test = np.isin(v3_cells, list(test_cells))
-            if not test.any():
-                continue
-            train_v2 = ~np.isin(v2_cells, list(test_cells))
+            test = np.isin(v3_cells, test_cells)
+            train_v2 = ~np.isin(v2_cells, test_cells)
             x_tr3, y_tr3 = v3_norm[~test], y_all[v3_k[~test]]
             truth.append(y_all[v3_k[test]])
             for way in WAYS:

@@ -22,16 +22,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-import yaml
-from snakemake.utils import update_config
 
+from fidelity_comparison import ROOT, medium_config
 from siox_xanes import layout
+from siox_xanes.forward.evaluation import split_folds
 from siox_xanes.io import write_json
 from siox_xanes.learning.nets import fit, net_config
 from siox_xanes.learning.pdos import pdos_errors, template_matching
 from siox_xanes.learning.training import window_mask
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench/results/pdos_networks.json"
 
 
@@ -61,22 +60,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((ROOT / "config_medium.yaml").read_text()))
+    config = medium_config()
     learning, seed = config["learning"], config["learning"]["seed"]
     threshold = config["pdos"]["gap_threshold"]
     with xr.open_dataset(args.v2 / "spectra_sites.nc") as v2:
         v2 = v2.load()
     x, y, gap, cells, energy = pdos_sites(args.workdir, v2)
-    names = np.random.default_rng(seed).permutation(np.unique(cells))
-    folds = np.array_split(names, args.folds)
+    tests = [np.isin(np.arange(len(y)), rows) for rows in split_folds("by_cell", cells, None, args.folds, seed)]
     candidates = [net_config(c, learning["training"]) for c in learning["candidates"][layout.PDOS_TARGET]]
     ways = [f"candidate {i} ({c.kind})" for i, c in enumerate(candidates)] + ["template matching"]
     truth, pred = [], {w: [] for w in ways}
     gap_cfg = net_config(learning["candidates"]["valence"][0], learning["training"])
     gap_true, gap_pred = [], []
-    for f, test_cells in enumerate(folds):
-        test = np.isin(cells, test_cells)
+    for f, test in enumerate(tests):
         truth.append(y[test])
         for way, cfg in zip(ways, candidates):
             pred[way].append(fit(x[~test], y[~test], cfg, seed + f).predict(x[test]).reshape(y[test].shape))
@@ -92,13 +88,12 @@ def main() -> None:
         for name in learning["ablation"]["sub_windows"]:
             mask = window_mask(grid, learning["windows"][name])
             rows = []
-            for f, test_cells in enumerate(folds):
-                test = np.isin(cells, test_cells)
+            for f, test in enumerate(tests):
                 rows.append(fit(x[~test][:, mask], y[~test], candidates[0], seed + f).predict(x[test][:, mask]))
             by_window[name] = {"window_eV": learning["windows"][name],
                                **pdos_errors(t, np.vstack(rows).reshape(t.shape), energy, threshold)}
             print(f"window {name}: RMSE {by_window[name]['rmse']:.4f}", flush=True)
-    result = {"sites": int(len(y)), "cells": int(len(names)), "folds": args.folds, "spectra": "v2 (Gamma-only)",
+    result = {"sites": int(len(y)), "cells": int(len(set(cells))), "folds": args.folds, "spectra": "v2 (Gamma-only)",
               "gap_threshold_states_per_eV": threshold,
               "computed_local_gap_eV": {"mean": float(np.mean(gap)), "min": float(np.min(gap)), "max": float(np.max(gap))},
               "ways": {w: pdos_errors(t, np.vstack(pred[w]), energy, threshold) for w in ways}}
@@ -116,13 +111,13 @@ def main() -> None:
         g = r["local_gap"]
         print(f"| {w} | {r['rmse']:.4f} | {g['mae_eV']:.2f} ({g['n_scored']}/{g['n_sites']}) | "
               + " | ".join(f"{r['regions'][k]:.4f}" for k in regions) + " |")
-    g = result["local_gap_network"]
     if by_window:
         print("| window (eV) | RMSE | " + " | ".join(regions) + " |")
         print("| --- | ---: | " + "---: | " * len(regions))
         for name, r in by_window.items():
             print(f"| {name} {r['window_eV'][0]:.2f}-{r['window_eV'][1]:.2f} | {r['rmse']:.4f} | "
                   + " | ".join(f"{r['regions'][k]:.4f}" for k in regions) + " |")
+    g = result["local_gap_network"]
     print(f"local gap from the predicted p PDOS (above) against a network of the gap alone: MAE {g['mae_eV']:.2f} eV, "
           f"RMSE {g['rmse_eV']:.2f} eV, mean signed {g['mean_signed_eV']:+.2f} eV")
 
