@@ -238,5 +238,8 @@ def test_pdos_target_cnn_and_template_matching_with_errors_per_region_and_gap(da
     assert m["baseline"]["test_described"]["local_gap"]["mae_eV"] < 0.3 < np.std(gap)
     # template matching: a training spectrum's own PDOS comes back exactly
     assert np.array_equal(template_matching(mu[:50], y[:50], mu[10:12]), y[10:12])
+    # with k neighbours: the mean of the k nearest targets (on a line, 4.2's three nearest are 4, 5, 3)
+    line = np.arange(10.0)[:, None]
+    assert template_matching(line, 2 * line, np.array([[4.2]]), k=3)[0, 0] == 8.0
     exact = pdos_errors(y[:5], y[:5], PDOS_GRID, 0.05)
     assert exact["rmse"] == 0.0 and exact["local_gap"]["mae_eV"] == 0.0

@@ -232,6 +232,17 @@ def test_report_has_the_predictor_coverage_table():
     assert "valence ±0.167 e, RDF median unbounded (too few calibration cells)" in text
     assert "| RDF, test-cell sites (per r bin) | 100 | — (interval unbounded) |  |" in text
     assert "mean absolute error 0.050" in text
+    # with the PDOS: the local gap's reading and interval, beside the gap read off the mean PDOS
+    gap = {"local_gap_neighbours": 5, "n_test": 100, "local_gap_n": 100, "local_gap_mae_eV": 0.31,
+           "local_gap_mean_signed_eV": 0.02, "local_gap_coverage": 0.88, "local_gap_halfwidth_median_eV": 0.9,
+           "local_gap_from_mean_pdos_mae_eV": 0.62, "local_gap_from_mean_pdos_scored": 97, "pdos_halfwidth_median": 0.05}
+    ctx["predictor"] = ctx["predictor"] | {"pdos": gap}
+    text = render(paper, ctx, [], [])
+    assert ("Local gap of 100 test-cell sites, read as the mean computed gap of the 5 nearest training spectra: "
+            "MAE 0.31 eV (mean signed +0.02), coverage 88 %, median half-width ±0.900 eV; read off the "
+            "ensemble's mean PDOS instead: MAE 0.62 eV (97 with a gap on the grid).") in text
+    numbers = dict((q, v) for q, _, v in headline_numbers(paper, ctx | {"metrics": {}}))
+    assert numbers["predictor: local gap MAE, test-cell sites (eV)"] == 0.31
 
 
 def test_report_has_the_three_splits():

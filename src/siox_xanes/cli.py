@@ -103,8 +103,10 @@ def _interval_meaning(predictor, composition: str | None = None) -> dict:
             "fractions": (f"{100 * conf:.0f} % split-conformal interval per class, calibrated on mixtures of "
                           "calibration cells' sites; clipped to [0, 1]" if normalised else "no interval"),
             **({"pdos_band": f"{100 * conf:.0f} % split-conformal band per energy and orbital, clipped at 0",
-                "local_gap": f"{100 * conf:.0f} % split-conformal interval of the gap read from the predicted p PDOS, "
-                             "calibrated on held-out cells' sites"} if "pdos" in predictor.bundle else {})}
+                "local_gap": f"{100 * conf:.0f} % normalised split-conformal interval of the mean computed gap of the "
+                             f"{predictor.bundle['pdos']['gap']['neighbours']} nearest training spectra, wider where "
+                             "their gaps disagree or the spectrum lies far from the training spectra; calibrated on "
+                             "held-out cells' sites, clipped at 0"} if "pdos" in predictor.bundle else {})}
 
 
 def predict_command(args) -> int:

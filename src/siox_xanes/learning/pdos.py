@@ -32,11 +32,25 @@ def local_gaps(rows: np.ndarray, energy: np.ndarray, gap_threshold: float) -> np
     return np.array([local_gap(energy, row, gap_threshold)[0] for row in p])
 
 
-def template_matching(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
-    """Each test row gets the target of its nearest training row (Euclidean, on the inputs)."""
+def nearest_rows(x_train: np.ndarray, x_test: np.ndarray, k: int = 1) -> np.ndarray:
+    """Indices of each test row's ``k`` nearest training rows (Euclidean, on the inputs), nearest first."""
     x_train, x_test = np.asarray(x_train, float), np.asarray(x_test, float)
     d2 = (x_test**2).sum(1)[:, None] - 2 * x_test @ x_train.T + (x_train**2).sum(1)[None, :]
-    return np.asarray(y_train)[np.argmin(d2, axis=1)]
+    return np.argmin(d2, axis=1)[:, None] if k == 1 else np.argsort(d2, axis=1, kind="stable")[:, :k]
+
+
+def template_matching(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, k: int = 1) -> np.ndarray:
+    """Each test row gets the target of its nearest training row, or with ``k`` > 1 the mean target
+    of its ``k`` nearest."""
+    return np.asarray(y_train)[nearest_rows(x_train, x_test, k)].mean(axis=1)
+
+
+def nearest_gaps(x_train: np.ndarray, gap_train: np.ndarray, x_test: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) of the computed local gaps of each test spectrum's ``k`` nearest
+    training spectra: the local gap as the predictor reads it (bench/pdos_networks.py: closer than the
+    gap read off a network's mean PDOS, which the averaging fills with density)."""
+    gaps = np.asarray(gap_train, float)[nearest_rows(x_train, x_test, k)]
+    return gaps.mean(axis=1), gaps.std(axis=1)
 
 
 def region_errors(truth: np.ndarray, prediction: np.ndarray, energy: np.ndarray) -> dict[str, float]:

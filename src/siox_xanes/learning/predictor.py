@@ -22,7 +22,7 @@ from .domain import domain_distances, fit_domain
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload, net_config
-from .pdos import ORBITALS, local_gaps
+from .pdos import ORBITALS, local_gaps, nearest_gaps
 from .training import target_values
 from .uncertainty import (SPLIT_NAMES, Ensemble, cell_split, conformal_halfwidth, coverage,
                           train_ensemble)
@@ -55,6 +55,8 @@ class PredictorSettings:
     valence_bins: int = 1
     # cell folds of rule predictor_cross_validation (0: off); train_predictor itself does not read it
     cross_validation_folds: int = 0
+    # the local gap: the mean computed gap of this many nearest training spectra (bench/pdos_networks.py)
+    local_gap_neighbours: int = 5
 
     @classmethod
     def from_config(cls, block: dict) -> "PredictorSettings":
@@ -64,7 +66,7 @@ class PredictorSettings:
                    int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]),
                    dict(block["augmented_training"]) if block.get("augmented_training") else None,
                    bool(block["fractions"].get("train_valence", False)), int(block.get("valence_bins", 1)),
-                   int(block.get("cross_validation_folds", 0)))
+                   int(block.get("cross_validation_folds", 0)), int(block.get("local_gap_neighbours", 5)))
 
 
 def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
@@ -217,14 +219,14 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         "rdf": conformal_halfwidth(y["rdf"][cal] - ensembles["rdf"].predict(x_norm[cal])[0], conf),
     }
     pdos = None
-    if PDOS_TARGET in ensembles:  # a band per energy, and the local gap's half-width from its calibration errors
+    if PDOS_TARGET in ensembles:  # a band per energy; the local gap from the nearest training spectra
         pdos = {"energy": np.asarray(sites["pdos_energy"].values, float),
                 "gap_threshold": float(sites["local_gap"].attrs["threshold_states_per_eV"])}
-        p_cal = ensembles[PDOS_TARGET].predict(x_norm[cal])[0]
-        halfwidth[PDOS_TARGET] = conformal_halfwidth(y[PDOS_TARGET][cal] - p_cal, conf)
-        gap_error = local_gaps(p_cal, pdos["energy"], pdos["gap_threshold"]) - np.asarray(sites["local_gap"].values, float)[cal]
-        pdos["gap_halfwidth"] = float(conformal_halfwidth(gap_error[np.isfinite(gap_error)], conf)[0])
-        pdos["gap_scored_fraction"] = float(np.isfinite(gap_error).mean())
+        halfwidth[PDOS_TARGET] = conformal_halfwidth(y[PDOS_TARGET][cal] - ensembles[PDOS_TARGET].predict(x_norm[cal])[0], conf)
+        gap = np.asarray(sites["local_gap"].values, float)
+        known = train[np.isfinite(gap[train])]
+        pdos["gap"] = {"x": x_norm[known].astype(np.float32), "gap": gap[known], "neighbours": settings.local_gap_neighbours}
+        pdos["gap"]["conformal"] = gap_conformal(pdos["gap"], domain, x_norm[cal], gap[cal], conf)
     # fractions: one split-conformal half-width per class, on mixtures of the calibration cells' sites
     cal_mix_x, cal_mix_f = random_mixtures(x_cal_aug, n_o[cal][src_cal], max(200, settings.mixtures // 4),
                                            settings.max_sites_per_mixture, seed + 3)
@@ -248,13 +250,8 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         evaluation["coverage"][f"{target}_sites"] = coverage(y[target][test], mean, test_halfwidth[target])
         evaluation["metrics"][f"{target}_sites"] = metrics(y[target][test], mean.reshape(y[target][test].shape))
     if pdos is not None:
-        gap_error = (local_gaps(ensembles[PDOS_TARGET].predict(x_norm[test])[0], pdos["energy"], pdos["gap_threshold"])
-                     - np.asarray(sites["local_gap"].values, float)[test])
-        scored = gap_error[np.isfinite(gap_error)]
-        evaluation["pdos"] = {"local_gap_halfwidth_eV": pdos["gap_halfwidth"],
-                              "local_gap_coverage": float(np.mean(np.abs(scored) <= pdos["gap_halfwidth"])) if len(scored) else None,
-                              "local_gap_mae_eV": float(np.mean(np.abs(scored))) if len(scored) else None,
-                              "local_gap_scored": int(len(scored)), "n_test": int(len(test)),
+        evaluation["pdos"] = {**gap_evaluation(pdos, domain, ensembles[PDOS_TARGET], x_norm[test],
+                                               np.asarray(sites["local_gap"].values, float)[test]),
                               "pdos_halfwidth_median": float(np.median(halfwidth[PDOS_TARGET]))}
         evaluation["epochs"][PDOS_TARGET] = ensembles[PDOS_TARGET].epochs
     # per composition of the test cells: does the interval hold everywhere, not only on average?
@@ -312,6 +309,42 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                      "cube": dict(sites.attrs).get("config_sha256")},
     }
     return bundle, evaluation, robustness
+
+
+def gap_conformal(model: dict, domain: dict, x_cal: np.ndarray, gap_cal: np.ndarray, confidence: float) -> dict:
+    """Normalised split-conformal calibration of the local gap read from the nearest training spectra
+    (``model``: their spectra, gaps and number): the score |error| / difficulty, the difficulty the
+    neighbours' gap spread plus a floor that grows with the input's PCA residual, as the valence's."""
+    known = np.isfinite(gap_cal)
+    mean, spread = nearest_gaps(model["x"], model["gap"], x_cal[known], model["neighbours"])
+    residual = domain_distances(domain, x_cal[known])[1]
+    scales = difficulty_scales(spread, residual)
+    score = np.abs(gap_cal[known] - mean) / difficulty(spread, residual, scales)
+    return {"difficulty": scales, "scale": float(conformal_halfwidth(score, confidence)[0])}
+
+
+def gap_reading(model: dict, domain: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(local gap, half-width of its interval) of normalised spectra ``x``."""
+    mean, spread = nearest_gaps(model["x"], model["gap"], x, model["neighbours"])
+    return mean, model["conformal"]["scale"] * difficulty(spread, domain_distances(domain, x)[1], model["conformal"]["difficulty"])
+
+
+def gap_evaluation(pdos: dict, domain: dict, ensemble: Ensemble, x_test: np.ndarray, gap_test: np.ndarray) -> dict:
+    """The local gap on the test cells: the nearest spectra's reading (error, coverage and width of its
+    interval) beside the gap read off the ensemble's mean PDOS, which averaging biases low."""
+    known = np.isfinite(gap_test)
+    gap, half = gap_reading(pdos["gap"], domain, x_test[known])
+    error = gap - gap_test[known]
+    from_pdos = local_gaps(ensemble.predict(x_test[known])[0], pdos["energy"], pdos["gap_threshold"]) - gap_test[known]
+    scored = from_pdos[np.isfinite(from_pdos)]
+    n = int(known.sum())
+    return {"local_gap_neighbours": int(pdos["gap"]["neighbours"]), "n_test": int(len(gap_test)), "local_gap_n": n,
+            "local_gap_mae_eV": float(np.mean(np.abs(error))) if n else None,
+            "local_gap_mean_signed_eV": float(np.mean(error)) if n else None,
+            "local_gap_coverage": float(np.mean(np.abs(error) <= half)) if n else None,
+            "local_gap_halfwidth_median_eV": _finite_or_none(np.median(half)) if n else None,
+            "local_gap_from_mean_pdos_mae_eV": float(np.mean(np.abs(scored))) if len(scored) else None,
+            "local_gap_from_mean_pdos_scored": int(len(scored))}
 
 
 def _finite_or_none(v) -> float | None:
@@ -380,9 +413,9 @@ class Predictor:
         pdos = self.bundle.get("pdos")
         if pdos is not None:
             p_mean, p_std = self.ensembles[PDOS_TARGET].predict(x_norm)
-            gap = local_gaps(p_mean, pdos["energy"], pdos["gap_threshold"])
+            gap, half = gap_reading(pdos["gap"], domain, x_norm)
             extra = {"pdos": p_mean, "pdos_std": p_std, "pdos_halfwidth": np.asarray(pdos["halfwidth"], float),
-                     "local_gap": gap, "local_gap_interval": np.stack([gap - pdos["gap_halfwidth"], gap + pdos["gap_halfwidth"]], axis=1)}
+                     "local_gap": gap, "local_gap_interval": np.stack([np.maximum(gap - half, 0.0), gap + half], axis=1)}
         return extra | {"valence": v_mean[:, 0], "valence_std": v_std[:, 0],
                 "valence_interval": np.stack([v_mean[:, 0] - q, v_mean[:, 0] + q], axis=1),
                 "fractions_interval": np.stack([np.clip(f - f_half, 0, 1), np.clip(f + f_half, 0, 1)], axis=-1),
@@ -415,7 +448,8 @@ UNITS = {"energy": "eV", "shift_eV": "eV", "valence": "e (Bader charge of the ab
          "for a mixture)", "rdf_r": "angstrom", "rdf": "1 (per-site g(R) of Si and O around Si)",
          "fractions": "1 (fraction of the Si sites in each valence class Si0 ... Si4+)",
          "pdos_energy": "eV relative to the highest occupied level", "pdos": "states/eV (Löwdin s and p PDOS of the Si)",
-         "local_gap": "eV (where the predicted p PDOS reaches the training threshold on both sides of 0)"}
+         "local_gap": "eV (mean computed local gap of the nearest training spectra: where the p PDOS reaches the "
+                      "threshold on both sides of 0)"}
 
 
 def reference_alignment(predictor: Predictor, reference: Spectrum, kind: str | None = None,
@@ -556,7 +590,7 @@ def predict_measured(predictor: Predictor, spectra: list[Spectrum], shift: float
 
 def _pdos_result(predictor: Predictor, out: dict, i: int) -> dict:
     """Spectrum ``i``'s s and p PDOS with their band (clipped at 0 states/eV) and its local gap with
-    its interval (null where the predicted p PDOS shows no gap on the grid)."""
+    its interval (an end null where the interval is unbounded: too few calibration sites)."""
     energy = predictor.bundle["pdos"]["energy"]
     n = len(energy)
     mean, half = out["pdos"][i], out["pdos_halfwidth"]

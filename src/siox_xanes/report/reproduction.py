@@ -268,6 +268,10 @@ def headline_numbers(paper: dict, ctx: dict) -> list[tuple[str, str | None, obje
                   ev["coverage"][key]["coverage"] if ev.get("valence_halfwidth") is not None else None)
                  for key, what in (("valence_sites", "test-cell sites"), ("valence_systems", "averaged spectra"))
                  if key in ev["coverage"]]
+        if ev.get("pdos", {}).get("local_gap_n"):
+            rows += [(f"predictor: local gap coverage, test-cell sites (target {100 * ev['confidence']:.0f} %)", None,
+                      ev["pdos"]["local_gap_coverage"]),
+                     ("predictor: local gap MAE, test-cell sites (eV)", None, ev["pdos"]["local_gap_mae_eV"])]
     for name, c in ctx.get("predictor_cv", {}).get("calibrations", {}).items():
         by_x = [s["coverage"] for s in c["site"]["by_composition"].values()]
         rows += [(f"predictor CV ({name.replace('_', ' ')}): valence coverage, all sites", None, c["site"]["all"]["coverage"]),
@@ -459,7 +463,8 @@ def predictor_section(ev: dict) -> list[str]:
     conf = 100 * ev["confidence"]
     n = ev["n_sites"]
     label = {"valence_sites": "valence, test-cell sites", "rdf_sites": "RDF, test-cell sites (per r bin)",
-             "valence_systems": "valence, system-averaged spectra", "rdf_systems": "RDF, system-averaged spectra (per r bin)"}
+             "valence_systems": "valence, system-averaged spectra", "rdf_systems": "RDF, system-averaged spectra (per r bin)",
+             "pdos_sites": "PDOS, test-cell sites (per energy and orbital)"}
     lines = [
         "## Measured-spectrum predictor: calibrated uncertainty (beyond the paper)",
         "",
@@ -476,6 +481,14 @@ def predictor_section(ev: dict) -> list[str]:
         whole = f"{100 * c['whole_curve_coverage']:.0f} %" if "whole_curve_coverage" in c and bounded else ""
         covered = f"{100 * c['coverage']:.0f} %" if bounded else "— (interval unbounded)"
         lines.append(f"| {label.get(key, key)} | {c['n']} | {covered} | {whole} |")
+    if ev.get("pdos", {}).get("local_gap_n"):
+        g = ev["pdos"]
+        lines += ["", f"Local gap of {g['local_gap_n']} test-cell sites, read as the mean computed gap of the "
+                      f"{g['local_gap_neighbours']} nearest training spectra: MAE {g['local_gap_mae_eV']:.2f} eV (mean signed "
+                      f"{g['local_gap_mean_signed_eV']:+.2f}), coverage {100 * g['local_gap_coverage']:.0f} %, median half-width "
+                      f"{_halfwidth(g['local_gap_halfwidth_median_eV'], 'eV')}; read off the ensemble's mean PDOS instead: MAE "
+                      + (f"{g['local_gap_from_mean_pdos_mae_eV']:.2f} eV" if g["local_gap_from_mean_pdos_mae_eV"] is not None else "—")
+                      + f" ({g['local_gap_from_mean_pdos_scored']} with a gap on the grid)."]
     if "fractions_systems" in ev:
         f = ev["fractions_systems"]
         lines += ["", f"Valence-class fractions ({', '.join(f['classes'])}) from the system-averaged spectra of "
