@@ -29,7 +29,8 @@ from siox_xanes import layout
 from siox_xanes.forward.evaluation import split_folds
 from siox_xanes.io import write_json
 from siox_xanes.learning.nets import fit, net_config
-from siox_xanes.learning.pdos import pdos_errors, template_matching
+from siox_xanes.learning.metrics import better_share
+from siox_xanes.learning.pdos import nearest_rows, pdos_errors, template_matching
 from siox_xanes.learning.training import window_mask
 
 OUT = ROOT / "bench/results/pdos_networks.json"
@@ -71,26 +72,28 @@ def main() -> None:
     tests = [np.isin(np.arange(len(y)), rows) for rows in split_folds("by_cell", cells, None, args.folds, seed)]
     candidates = [net_config(c, learning["training"]) for c in learning["candidates"][layout.PDOS_TARGET]]
     ways = [f"candidate {i} ({c.kind})" for i, c in enumerate(candidates)] + ["template matching"]
-    truth, pred = [], {w: [] for w in ways}
+    truth, pred, match_distance = [], {w: [] for w in ways}, []
     # the local gap as a target of its own: the valence network's first and last (regularised)
     # candidates, on the gap and on its logarithm (the gaps span 0.1-7.5 eV); and the mean gap of
     # the k nearest training spectra (template matching's gap is k = 1)
     gap_nets = {f"network, valence candidate {i}{', log gap' if log else ''}":
                 (net_config(learning["candidates"]["valence"][i], learning["training"]), log)
                 for i in (0, len(learning["candidates"]["valence"]) - 1) for log in (False, True)}
-    gap_ways = [*gap_nets, *(f"mean of {k} nearest spectra' gaps" for k in NEIGHBOURS)]
+    gap_ways = [*gap_nets, *(f"mean gap of the {k} nearest spectra" for k in NEIGHBOURS)]
     gap_true, gap_pred = [], {w: [] for w in gap_ways}
     for f, test in enumerate(tests):
         truth.append(y[test])
         for way, cfg in zip(ways, candidates):
             pred[way].append(fit(x[~test], y[~test], cfg, seed + f).predict(x[test]).reshape(y[test].shape))
         pred["template matching"].append(template_matching(x[~test], y[~test], x[test]))
+        nearest = nearest_rows(x[~test], x[test])[:, 0]  # the spectral MSE to the matched spectrum
+        match_distance.append(np.mean((x[~test][nearest] - x[test]) ** 2, axis=1))
         for way, (cfg, log) in gap_nets.items():
             target = np.log(gap) if log else gap
             out = fit(x[~test], target[~test], cfg, seed + f).predict(x[test]).ravel()
             gap_pred[way].append(np.exp(out) if log else out)
         for k in NEIGHBOURS:
-            gap_pred[f"mean of {k} nearest spectra' gaps"].append(template_matching(x[~test], gap[~test], x[test], k))
+            gap_pred[f"mean gap of the {k} nearest spectra"].append(template_matching(x[~test], gap[~test], x[test], k))
         gap_true.append(gap[test])
         print(f"fold {f}: {int(test.sum())} test sites", flush=True)
     t = np.vstack(truth)
@@ -109,6 +112,15 @@ def main() -> None:
               "gap_threshold_states_per_eV": threshold,
               "computed_local_gap_eV": {"mean": float(np.mean(gap)), "min": float(np.min(gap)), "max": float(np.max(gap))},
               "ways": {w: pdos_errors(t, np.vstack(pred[w]), energy, threshold) for w in ways}}
+    # seed 004's Fig. 5: on how many sites each network beats template matching, and whether it wins
+    # more where the nearest training spectrum is far (seed 004: ML helps most where no similar spectrum exists)
+    template = np.vstack(pred["template matching"])
+    far = np.concatenate(match_distance) > np.median(np.concatenate(match_distance))
+    for w in ways[:-1]:
+        net = np.vstack(pred[w])
+        result["ways"][w]["better_than_template"] = {"all": better_share(t, net, template),
+                                                     "near_half": better_share(t[~far], net[~far], template[~far]),
+                                                     "far_half": better_share(t[far], net[far], template[far])}
     truth_gap = np.concatenate(gap_true)
     result["local_gap_alone"] = {w: gap_errors(np.concatenate(p), truth_gap) for w, p in gap_pred.items()}
     if by_window:
@@ -122,6 +134,11 @@ def main() -> None:
         g = r["local_gap"]
         print(f"| {w} | {r['rmse']:.4f} | {g['mae_eV']:.2f} ({g['n_scored']}/{g['n_sites']}) | "
               + " | ".join(f"{r['regions'][k]:.4f}" for k in regions) + " |")
+    for w, r in result["ways"].items():
+        if "better_than_template" in r:
+            b = r["better_than_template"]
+            print(f"{w}: better than template matching on {100 * b['all']:.0f} % of the sites "
+                  f"({100 * b['near_half']:.0f} % where the matched spectrum is near, {100 * b['far_half']:.0f} % where far)")
     if by_window:
         print("| window (eV) | RMSE | " + " | ".join(regions) + " |")
         print("| --- | ---: | " + "---: | " * len(regions))

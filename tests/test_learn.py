@@ -241,5 +241,9 @@ def test_pdos_target_cnn_and_template_matching_with_errors_per_region_and_gap(da
     # with k neighbours: the mean of the k nearest targets (on a line, 4.2's three nearest are 4, 5, 3)
     line = np.arange(10.0)[:, None]
     assert template_matching(line, 2 * line, np.array([[4.2]]), k=3)[0, 0] == 8.0
+    # seed 004's count: the share of sites whose PDOS one prediction gets closer than the other
+    from siox_xanes.learning.metrics import better_share
+    zero = np.zeros((3, 4))
+    assert better_share(zero, zero + [[0.1], [0.3], [0.1]], zero + 0.2) == pytest.approx(2 / 3)
     exact = pdos_errors(y[:5], y[:5], PDOS_GRID, 0.05)
     assert exact["rmse"] == 0.0 and exact["local_gap"]["mae_eV"] == 0.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .metrics import metrics
+from .metrics import better_share, metrics
 from .nets import NetConfig, fit
 
 SPLITS = ("random_sites", "by_cell", "leave_one_composition_out")
@@ -85,7 +85,7 @@ def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fra
             out[scheme]["test_described"] = describe(truth, pred)
         if baseline is not None:
             base = np.concatenate(pooled_base)
-            out[scheme]["baseline"] = {"test": _score(truth, base),
+            out[scheme]["baseline"] = {"test": _score(truth, base), "network_better_share": better_share(truth, pred, base),
                                        **({"test_described": describe(truth, base)} if describe else {})}
     return out
 

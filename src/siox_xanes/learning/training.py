@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from ..layout import MODEL_INPUT, PDOS_TARGET, TARGETS
-from .metrics import metrics, per_row_rmse, selected_candidate  # noqa: F401 (the scripts import it from here)
+from .metrics import better_share, metrics, per_row_rmse, selected_candidate  # noqa: F401 (the scripts import it from here)
 from .nets import cross_validate, fit, net_config
 
 
@@ -83,7 +83,8 @@ def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> d
     if describe is not None:
         result["metrics"]["test_described"] = describe(y[test], pred[test])
         base = baseline(x[train], y[train], x[test])
-        result["metrics"]["baseline"] = {"test": metrics(y[test], base), "test_described": describe(y[test], base)}
+        result["metrics"]["baseline"] = {"test": metrics(y[test], base), "test_described": describe(y[test], base),
+                                         "network_better_share": better_share(y[test], pred[test], base)}
     if y.shape[1] > 1:
         rows = per_row_rmse(y[test], pred[test])
         result["metrics"]["test_row_rmse"] = {"min": float(rows.min()), "median": float(np.median(rows)), "max": float(rows.max())}
