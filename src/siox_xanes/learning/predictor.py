@@ -91,10 +91,10 @@ SPREAD_FLOOR_QUANTILE = 0.5
 
 
 def difficulty_scales(ensemble_std: np.ndarray, residual: np.ndarray,
-                      floor_quantile: float = SPREAD_FLOOR_QUANTILE) -> dict:
+                      floor_quantile: float = SPREAD_FLOOR_QUANTILE, least_floor: float = 1e-6) -> dict:
     """The two scales of :func:`difficulty`, from the calibration inputs; the spread's floor is the
-    ``floor_quantile`` of their ensemble spreads (the median by default)."""
-    return {"spread_floor": float(max(np.quantile(ensemble_std, floor_quantile), 1e-6)),
+    ``floor_quantile`` of their ensemble spreads (the median by default), at least ``least_floor``."""
+    return {"spread_floor": float(max(np.quantile(ensemble_std, floor_quantile), least_floor)),
             "residual_scale": float(max(np.median(residual), 1e-12))}
 
 
@@ -225,7 +225,8 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         halfwidth[PDOS_TARGET] = conformal_halfwidth(y[PDOS_TARGET][cal] - ensembles[PDOS_TARGET].predict(x_norm[cal])[0], conf)
         gap = np.asarray(sites["local_gap"].values, float)
         known = train[np.isfinite(gap[train])]
-        pdos["gap"] = {"x": x_norm[known].astype(np.float32), "gap": gap[known], "neighbours": settings.local_gap_neighbours}
+        pdos["gap"] = {"x": x_norm[known].astype(np.float32), "gap": gap[known], "neighbours": settings.local_gap_neighbours,
+                       "resolution_eV": float(np.min(np.diff(pdos["energy"])))}
         pdos["gap"]["conformal"] = gap_conformal(pdos["gap"], domain, x_norm[cal], gap[cal], conf)
     # fractions: one split-conformal half-width per class, on mixtures of the calibration cells' sites
     cal_mix_x, cal_mix_f = random_mixtures(x_cal_aug, n_o[cal][src_cal], max(200, settings.mixtures // 4),
@@ -313,12 +314,15 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
 
 def gap_conformal(model: dict, domain: dict, x_cal: np.ndarray, gap_cal: np.ndarray, confidence: float) -> dict:
     """Normalised split-conformal calibration of the local gap read from the nearest training spectra
-    (``model``: their spectra, gaps and number): the score |error| / difficulty, the difficulty the
-    neighbours' gap spread plus a floor that grows with the input's PCA residual, as the valence's."""
+    (``model``: their spectra, gaps, number and the gaps' resolution): the score |error| / difficulty,
+    the difficulty the neighbours' gap spread plus a floor that grows with the input's PCA residual,
+    as the valence's. The floor is at least the resolution (the PDOS grid step): where the neighbours
+    of most spectra agree exactly (a-Si: every gap one grid step) a median floor of 0 would give
+    intervals of zero width."""
     known = np.isfinite(gap_cal)
     mean, spread = nearest_gaps(model["x"], model["gap"], x_cal[known], model["neighbours"])
     residual = domain_distances(domain, x_cal[known])[1]
-    scales = difficulty_scales(spread, residual)
+    scales = difficulty_scales(spread, residual, least_floor=model["resolution_eV"])
     score = np.abs(gap_cal[known] - mean) / difficulty(spread, residual, scales)
     return {"difficulty": scales, "scale": float(conformal_halfwidth(score, confidence)[0])}
 
