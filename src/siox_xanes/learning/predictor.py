@@ -56,7 +56,7 @@ class PredictorSettings:
     # cell folds of rule predictor_cross_validation (0: off); train_predictor itself does not read it
     cross_validation_folds: int = 0
     # the local gap: the mean computed gap of this many nearest training spectra (bench/pdos_networks.py)
-    local_gap_neighbours: int = 5
+    local_gap_neighbours: int = 3
 
     @classmethod
     def from_config(cls, block: dict) -> "PredictorSettings":
@@ -66,7 +66,7 @@ class PredictorSettings:
                    int(block["fractions"]["max_sites"]), dict(block["robustness"]), dict(block["alignment"]),
                    dict(block["augmented_training"]) if block.get("augmented_training") else None,
                    bool(block["fractions"].get("train_valence", False)), int(block.get("valence_bins", 1)),
-                   int(block.get("cross_validation_folds", 0)), int(block.get("local_gap_neighbours", 5)))
+                   int(block.get("cross_validation_folds", 0)), int(block.get("local_gap_neighbours", 3)))
 
 
 def augmented_net_config(cfg: NetConfig, bounds: dict | None) -> NetConfig:
