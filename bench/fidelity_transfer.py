@@ -18,7 +18,10 @@ each target. Prints the RMSE per way and target (mean over folds and pooled over
 and writes bench/results/fidelity_transfer.json.
 Torch runs on one thread (the DFT run keeps the other core busy).
 
-    .venv/bin/python bench/fidelity_transfer.py [--workdir runs/medium] [--v2 data/siox-medium-v2] [--targets valence rdf]
+    .venv/bin/python bench/fidelity_transfer.py [--workdir runs/medium] [--v2 data/siox-medium-v2] [--targets valence rdf pdos]
+
+The PDOS (target `pdos`) comes from the run's finished cells (`pdos_networks.with_pdos`); sites of
+cells without one are left out of that target's training and test rows.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ import torch
 import xarray as xr
 
 from fidelity_comparison import ROOT, medium_config, v3_sites
+from pdos_networks import with_pdos
 from siox_xanes.forward.evaluation import split_folds
 from siox_xanes.io import write_json
-from siox_xanes.layout import MODEL_INPUT
+from siox_xanes.layout import MODEL_INPUT, PDOS_TARGET
 from siox_xanes.learning.metrics import metrics
 from siox_xanes.learning.nets import Fitted, fit, net_config
 from siox_xanes.learning.training import target_values
@@ -71,6 +75,8 @@ def main() -> None:
     learning, seed = config["learning"], config["learning"]["seed"]
     with xr.open_dataset(args.v2 / "spectra_sites.nc") as v2:
         v2 = v2.load()
+    if PDOS_TARGET in args.targets:  # the PDOS of the cells the run has finished (NaN elsewhere)
+        v2 = with_pdos(v2, args.workdir)
     _, rows, v3_norm, _ = v3_sites(args.workdir, v2)
     v3_cells = np.array([r["cell"] for r in rows])
     v3_k = np.array([r["k"] for r in rows])
@@ -83,12 +89,14 @@ def main() -> None:
     for target in args.targets:
         cfg = net_config(learning["candidates"][target][0], learning["training"])
         y_all = target_values(v2, target)
+        known = np.isfinite(y_all).all(axis=1)  # the PDOS: only the cells with a finished PDOS
         truth, pred = [], {w: [] for w in (*WAYS, ON_V2)}
         per_fold = {w: [] for w in (*WAYS, ON_V2)}
         for f, test_cells in enumerate(folds):
-            test = np.isin(v3_cells, test_cells)
-            train_v2 = ~np.isin(v2_cells, test_cells)
-            x_tr3, y_tr3 = v3_norm[~test], y_all[v3_k[~test]]
+            test = np.isin(v3_cells, test_cells) & known[v3_k]
+            train_v2 = ~np.isin(v2_cells, test_cells) & known
+            train_v3 = ~np.isin(v3_cells, test_cells) & known[v3_k]
+            x_tr3, y_tr3 = v3_norm[train_v3], y_all[v3_k[train_v3]]
             truth.append(y_all[v3_k[test]])
             for way in WAYS:
                 model = train_one_way(way, v2_x[train_v2], y_all[train_v2], x_tr3, y_tr3, cfg, seed + f)

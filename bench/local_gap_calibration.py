@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from fidelity_comparison import ROOT, medium_config
+from pdos_networks import with_pdos
 from siox_xanes import layout
 from siox_xanes.io import write_json
 from siox_xanes.learning.augment import Augmentation, augmented_set
@@ -34,19 +35,6 @@ from siox_xanes.learning.predictor_cv import cell_folds
 from siox_xanes.measured.normalise import Normalisation, normalise_many
 
 OUT = ROOT / "bench/results/local_gap_calibration.json"
-
-
-def pdos_gaps(workdir: Path, v2: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
-    """(v2 site-cube row, computed local gap) of every Si of the cells with a finished PDOS, and the
-    PDOS grid step (the gaps' resolution)."""
-    index = {(c, int(a)): k for k, (c, a) in enumerate(zip(v2["cell"].values, v2["atom_index"].values))}
-    rows, gaps = [], []
-    for path in sorted((workdir / Path(layout.CELL_PDOS).parent).glob("x*.nc")):
-        with xr.open_dataset(path) as p:
-            rows += [index[(p.attrs["cell"], int(a))] for a in p["atom_index"].values]
-            gaps += [float(g) for g in p["local_gap"].values]
-            step = float(np.min(np.diff(p["pdos_energy"].values)))
-    return np.array(rows), np.array(gaps), step
 
 
 def main() -> None:
@@ -61,8 +49,10 @@ def main() -> None:
     unc = config["uncertainty"]
     norm, aug, conf = Normalisation.from_config(config["normalisation"]), Augmentation.from_config(unc["augmentation"]), unc["confidence"]
     with xr.open_dataset(args.v2 / "spectra_sites.nc") as v2:
-        v2 = v2.load()
-    rows, gap, resolution = pdos_gaps(args.workdir, v2)
+        v2 = with_pdos(v2.load(), args.workdir)
+    gap_all = np.asarray(v2["local_gap"].values, float)
+    rows, gap = np.flatnonzero(np.isfinite(gap_all)), gap_all[np.isfinite(gap_all)]
+    resolution = float(np.min(np.diff(v2["pdos_energy"].values)))  # the gaps' resolution: the grid step
     # while the run is under way: cell_folds needs >= 3 cells per composition
     cells = np.asarray(v2["cell"].values).astype(str)[rows]
     n_cells = {x: len({c for c in set(cells) if layout.parse_glass_cell(c)[0] == x}) for x in

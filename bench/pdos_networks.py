@@ -31,27 +31,40 @@ from siox_xanes.io import write_json
 from siox_xanes.learning.nets import fit, net_config
 from siox_xanes.learning.metrics import better_share
 from siox_xanes.learning.pdos import nearest_rows, pdos_errors, template_matching
-from siox_xanes.learning.training import window_mask
+from siox_xanes.learning.training import target_values, window_mask
 
 OUT = ROOT / "bench/results/pdos_networks.json"
 NEIGHBOURS = (1, 3, 5, 10)
 
 
+def with_pdos(v2: xr.Dataset, workdir: Path) -> xr.Dataset:
+    """The v2 site cube with the s and p PDOS and local gap of every Si of the cells whose PDOS the
+    run has finished (NaN at the other sites), as the v3 cubes hold them."""
+    index = {(c, int(a)): k for k, (c, a) in enumerate(zip(v2["cell"].values, v2["atom_index"].values))}
+    paths = sorted((workdir / Path(layout.CELL_PDOS).parent).glob("x*.nc"))
+    if not paths:
+        raise SystemExit(f"no PDOS under {workdir / Path(layout.CELL_PDOS).parent}")
+    with xr.open_dataset(paths[0]) as p:
+        energy, threshold = p["pdos_energy"].values, p["local_gap"].attrs["threshold_states_per_eV"]
+    n = v2.sizes["site"]
+    s, pp, gap = np.full((n, len(energy)), np.nan), np.full((n, len(energy)), np.nan), np.full(n, np.nan)
+    for path in paths:
+        with xr.open_dataset(path) as p:
+            rows = [index[(p.attrs["cell"], int(a))] for a in p["atom_index"].values]
+            s[rows], pp[rows], gap[rows] = p["pdos_s"].values, p["pdos_p"].values, p["local_gap"].values
+    return v2.assign_coords(pdos_energy=energy).assign(
+        pdos_s=(("site", "pdos_energy"), s), pdos_p=(("site", "pdos_energy"), pp),
+        local_gap=("site", gap, {"threshold_states_per_eV": threshold}))
+
+
 def pdos_sites(workdir: Path, v2: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(v2 normalised spectra, PDOS rows s then p, computed local gaps, cells, PDOS energy grid) of
     every Si of the cells with a finished PDOS."""
-    index = {(c, int(a)): k for k, (c, a) in enumerate(zip(v2["cell"].values, v2["atom_index"].values))}
-    x, y, gap, cells, energy = [], [], [], [], None
-    for path in sorted((workdir / Path(layout.CELL_PDOS).parent).glob("x*.nc")):
-        with xr.open_dataset(path) as p:
-            cell = p.attrs["cell"]
-            energy = np.asarray(p["pdos_energy"].values, float)
-            for j, atom in enumerate(p["atom_index"].values):
-                x.append(v2[layout.MODEL_INPUT].values[index[(cell, int(atom))]])
-                y.append(np.concatenate([p["pdos_s"].values[j], p["pdos_p"].values[j]]))
-                gap.append(float(p["local_gap"].values[j]))
-                cells.append(cell)
-    return np.array(x), np.array(y), np.array(gap), np.array(cells), energy
+    ds = with_pdos(v2, workdir)
+    has = np.isfinite(ds["local_gap"].values)
+    y = target_values(ds, layout.PDOS_TARGET)[has]
+    return (np.asarray(ds[layout.MODEL_INPUT].values, float)[has], y, np.asarray(ds["local_gap"].values, float)[has],
+            np.asarray(ds["cell"].values)[has], np.asarray(ds["pdos_energy"].values, float))
 
 
 def main() -> None:
