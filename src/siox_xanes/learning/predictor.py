@@ -246,18 +246,19 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
                   "augmented_training": settings.augmented_training,
                   "coverage": {}, "metrics": {}}
     test_halfwidth = {"valence": valence_halfwidths(x_norm[test])[:, None], **{t: halfwidth[t] for t in targets[1:]}}
+    test_mean = {}  # each ensemble's mean on the test sites, read once
     for target in targets:
-        mean = ensembles[target].predict(x_norm[test])[0]
+        mean = test_mean[target] = ensembles[target].predict(x_norm[test])[0]
         evaluation["coverage"][f"{target}_sites"] = coverage(y[target][test], mean, test_halfwidth[target])
         evaluation["metrics"][f"{target}_sites"] = metrics(y[target][test], mean.reshape(y[target][test].shape))
     if pdos is not None:
-        evaluation["pdos"] = {**gap_evaluation(pdos, domain, ensembles[PDOS_TARGET], x_norm[test],
+        evaluation["pdos"] = {**gap_evaluation(pdos, domain, test_mean[PDOS_TARGET], x_norm[test],
                                                np.asarray(sites["local_gap"].values, float)[test]),
                               "pdos_halfwidth_median": float(np.median(halfwidth[PDOS_TARGET]))}
         evaluation["epochs"][PDOS_TARGET] = ensembles[PDOS_TARGET].epochs
     # per composition of the test cells: does the interval hold everywhere, not only on average?
     compositions = np.array([parse_glass_cell(c)[0] for c in cells[test]])
-    v_test = ensembles["valence"].predict(x_norm[test])[0][:, 0]
+    v_test = test_mean["valence"][:, 0]
     evaluation["valence_coverage_by_composition"] = {
         x: {**coverage(y["valence"][test][compositions == x], v_test[compositions == x],
                        test_halfwidth["valence"][compositions == x]),
@@ -333,13 +334,13 @@ def gap_reading(model: dict, domain: dict, x: np.ndarray) -> tuple[np.ndarray, n
     return mean, model["conformal"]["scale"] * difficulty(spread, domain_distances(domain, x)[1], model["conformal"]["difficulty"])
 
 
-def gap_evaluation(pdos: dict, domain: dict, ensemble: Ensemble, x_test: np.ndarray, gap_test: np.ndarray) -> dict:
+def gap_evaluation(pdos: dict, domain: dict, pdos_test: np.ndarray, x_test: np.ndarray, gap_test: np.ndarray) -> dict:
     """The local gap on the test cells: the nearest spectra's reading (error, coverage and width of its
-    interval) beside the gap read off the ensemble's mean PDOS, which averaging biases low."""
+    interval) beside the gap read off the ensemble's mean PDOS ``pdos_test``, which averaging biases low."""
     known = np.isfinite(gap_test)
     gap, half = gap_reading(pdos["gap"], domain, x_test[known])
     error = gap - gap_test[known]
-    from_pdos = local_gaps(ensemble.predict(x_test[known])[0], pdos["energy"], pdos["gap_threshold"]) - gap_test[known]
+    from_pdos = local_gaps(pdos_test[known], pdos["energy"], pdos["gap_threshold"]) - gap_test[known]
     scored = from_pdos[np.isfinite(from_pdos)]
     n = int(known.sum())
     return {"local_gap_neighbours": int(pdos["gap"]["neighbours"]), "n_test": int(len(gap_test)), "local_gap_n": n,
