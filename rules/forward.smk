@@ -63,6 +63,13 @@ rule completed_spectra:
         sites=dataset_input("sites", layout.SITE_CUBE),
         model=rules.forward_model.output.model,
         structures=FORWARD_STRUCTURES,
+        # every Si's PDOS and local gap, computed or not its spectrum (block pdos; a run from a
+        # release has no PDOS files: its release's own completed cube holds them)
+        **(
+            {"pdos": expand(layout.CELL_PDOS, cell=GLASS_CELLS)}
+            if PDOS and not DATASET_RELEASE
+            else {}
+        ),
     output:
         completed=layout.COMPLETED_SPECTRA,
     log:

@@ -4,6 +4,16 @@ LEARNING = config["learning"]
 WINDOWS = list(LEARNING["windows"])
 # the PDOS where the run computes it, or its release holds it (common.smk)
 TARGETS = [t for t in layout.TARGETS if t != layout.PDOS_TARGET or LEARN_PDOS]
+OWN_SITES = dataset_input("sites", rules.dataset_cubes.output.sites)
+# Training across fidelities (dataset.lower_fidelity: a release of the same cells at a lower
+# fidelity, v2's Gamma-only spectra beside v3's): its sites train beside the run's own in every
+# learning rule and never test, calibrate or validate (learning.fidelity).
+LOWER_FIDELITY = config["dataset"].get("lower_fidelity")
+if LOWER_FIDELITY and not os.path.isfile(release_file(LOWER_FIDELITY, "sites")):
+    raise WorkflowError(
+        f"dataset.lower_fidelity {LOWER_FIDELITY}: {release_file(LOWER_FIDELITY, 'sites')} not found "
+        "(a folder written by rule data_release expected)"
+    )
 
 
 wildcard_constraints:
@@ -11,9 +21,34 @@ wildcard_constraints:
     target="|".join(layout.TARGETS),
 
 
+if LOWER_FIDELITY:
+
+    rule pooled_sites:
+        input:
+            sites=OWN_SITES,
+            lower=release_file(LOWER_FIDELITY, "sites"),
+            # the appended sites' PDOS: every Si's, in the run's (or its release's) completed cube
+            **(
+                {"site_pdos": dataset_input("completed", layout.COMPLETED_SPECTRA)}
+                if LEARN_PDOS
+                else {}
+            ),
+        output:
+            sites=layout.POOLED_SITE_CUBE,
+        log:
+            "logs/pooled_sites.log",
+        conda:
+            "../envs/ml.yaml"
+        script:
+            "../scripts/pooled_sites.py"
+
+
+TRAINING_SITES = rules.pooled_sites.output.sites if LOWER_FIDELITY else OWN_SITES
+
+
 rule train_model:
     input:
-        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        sites=TRAINING_SITES,
         selection=architecture_selection,
     output:
         model=layout.MODEL,
@@ -42,7 +77,7 @@ rule train_model:
 
 rule linear_baseline:
     input:
-        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        sites=TRAINING_SITES,
     output:
         metrics=layout.BASELINE_METRICS,
     log:
@@ -79,7 +114,7 @@ rule train_predictor:
             if config["uncertainty"].get("cross_validation_folds")
             else {}
         ),
-        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        sites=TRAINING_SITES,
         systems=dataset_input("systems", rules.dataset_cubes.output.systems),
         spectra=dataset_input("reference_spectra", rules.align_spectra.output.spectra),
         # the full window's CV picks each target's network
@@ -117,7 +152,7 @@ rule train_predictor:
 
 rule predictor_cross_validation:
     input:
-        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        sites=TRAINING_SITES,
         systems=dataset_input("systems", rules.dataset_cubes.output.systems),
         selection=expand(layout.METRICS, window=layout.FULL_WINDOW, target=["valence"]),
     output:
@@ -145,7 +180,7 @@ rule predictor_cross_validation:
 
 rule evaluate_splits:
     input:
-        sites=dataset_input("sites", rules.dataset_cubes.output.sites),
+        sites=TRAINING_SITES,
         # the full window's CV picks the network that every split evaluates
         selection=layout.METRICS.replace("{window}", layout.FULL_WINDOW),
     output:

@@ -2,6 +2,7 @@
 
 import xarray as xr
 
+from siox_xanes.dataset.cubes import with_site_pdos
 from siox_xanes.forward.completion import complete_cells
 from siox_xanes.forward.spectrum import load_bundle
 from siox_xanes.io import atomic_path
@@ -15,6 +16,9 @@ with xr.open_dataset(snakemake.input.sites) as cube:
 cells = params.cells or sorted(set(computed["cell"].values.astype(str)))
 structures = read_structures_of(list(snakemake.input.structures), cells)
 completed = complete_cells(load_bundle(snakemake.input.model), {c: structures[c] for c in cells}, computed)
+if "pdos" in snakemake.input.keys():  # one file per cell, in the order of params.cells
+    completed = with_site_pdos(completed, dict(zip(cells, snakemake.input.pdos)),
+                               {c: structures[c].get_chemical_symbols() for c in cells})
 with atomic_path(snakemake.output.completed) as tmp:
     completed.to_netcdf(tmp)
 n = completed.sizes["site"]

@@ -9,6 +9,7 @@ import xarray as xr
 from siox_xanes.dataset.cubes import config_hash
 from siox_xanes.io import atomic_path, write_json
 from siox_xanes.layout import MODEL_INPUT, PDOS_TARGET
+from siox_xanes.learning.fidelity import SiteKeys
 from siox_xanes.learning.nets import device, save_model
 from siox_xanes.learning.training import selected_candidate, train_and_evaluate
 from siox_xanes.joblog import start
@@ -41,11 +42,12 @@ meta = {
     "cv": res["cv"], "selected_candidate": chosen, "selected_by": selected_by,
 }
 save_model(out.model, res["model"], meta)
+own = ds.isel(site=SiteKeys.of(ds).own())  # the run's own sites (a pooled cube's lower-fidelity rows only train)
 pred = xr.Dataset(
     {"prediction": (("site", "output"), res["prediction"]), "truth": (("site", "output"), res["truth"]),
-     "split": ("site", ds["split"].values)},
-    coords={"cell": ("site", ds["cell"].values), "atom_index": ("site", ds["atom_index"].values),
-            "x": ("site", ds["x"].values), "n_o_neighbours": ("site", ds["n_o_neighbours"].values)},
+     "split": ("site", own["split"].values)},
+    coords={"cell": ("site", own["cell"].values), "atom_index": ("site", own["atom_index"].values),
+            "x": ("site", own["x"].values), "n_o_neighbours": ("site", own["n_o_neighbours"].values)},
     attrs={"target": wc.target, "window": wc.window,
            "units": {"valence": "e", PDOS_TARGET: "states/eV (s then p)"}.get(wc.target, "1")},
 )

@@ -192,3 +192,25 @@ def test_pdos_goes_into_both_cubes_per_site_and_per_cell(inputs, tmp_path):
     cell_inputs["x0.00_seed1"]["pdos"] = cell_inputs["x2.00_seed1"]["pdos"]
     with pytest.raises(DatasetError, match="x2.00_seed1_pdos.nc: PDOS of cell x2.00_seed1, expected x0.00_seed1"):
         assemble(spectra, expected, cell_inputs, {}, 0.34, 0)
+
+
+def test_every_si_gets_its_pdos_in_a_cube_of_all_sites(inputs, tmp_path):
+    """The completed cube (every Si, computed or predicted) takes each site's PDOS row by atom."""
+    from siox_xanes.dataset.cubes import with_site_pdos
+
+    _, _, cell_inputs = inputs
+    files = {cell: write_pdos(tmp_path, cell, inp) for cell, inp in cell_inputs.items()}
+    symbols = {cell: inp["symbols"] for cell, inp in cell_inputs.items()}
+    si = {cell: [i for i, s in enumerate(sym) if s == "Si"] for cell, sym in symbols.items()}
+    cells = [c for c in cell_inputs for _ in si[c]]
+    atoms = [a for c in cell_inputs for a in si[c]]
+    every = xr.Dataset(coords={"cell": ("site", cells), "atom_index": ("site", atoms)})
+    out = with_site_pdos(every, files, symbols)
+    assert out.sizes["site"] == 3 + 8 and out["pdos_p"].dims == ("site", "pdos_energy")
+    assert list(out["local_gap"].values[:3]) == pytest.approx([5.0, 5.1, 5.2])  # quartz's three Si in order
+    assert out["local_gap"].values[3 + 7] == pytest.approx(5.7)  # diamond's eighth Si
+    # sites of a cell must be together; every cell needs its file
+    with pytest.raises(DatasetError, match="contiguous"):
+        with_site_pdos(every.isel(site=[0, 3, 1]), files, symbols)
+    with pytest.raises(DatasetError, match="no PDOS file for cells"):
+        with_site_pdos(every, {c: f for c, f in files.items() if c.startswith("x0")}, symbols)

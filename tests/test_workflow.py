@@ -211,18 +211,27 @@ def test_quick_look_learns_from_a_release(tmp_path):
                                                    {"hidden": [32], "activation": "relu", "learning_rate": 1e-3}]
     config["learning"]["windows"]["low"] = [1830.0, 1855.0]  # a band of the ablation
     config["dataset"]["from_release"] = str(release)
+    # a lower-fidelity release of every second site (noisier spectra) trains beside it (learning.fidelity)
+    lower_release = tmp_path / "lower_release"
+    lower_release.mkdir()
+    noisy = sites.isel(site=slice(0, n, 2)).copy(deep=True)
+    noisy["mu"].values += np.random.default_rng(5).normal(0, 0.01, noisy["mu"].shape)
+    noisy.to_netcdf(lower_release / RELEASE_FILES["sites"])
+    config["dataset"]["lower_fidelity"] = str(lower_release)
     workdir_with(tmp_path, config)
     # the fixture's sites have no structures behind them: the forward model (trained on the real
     # release in tests/test_forward.py) is left out
     omit = ["--omit-from", "forward_model"]
     dry = job_counts(run(["-n", "--cores", "2", *omit], cwd=tmp_path).stdout)
     assert not {"melt_quench", "ground_state", "core_hole_xanes", "dataset_cubes", "align_spectra"} & set(dry)
-    assert dry["train_model"] == 4 and dry["reproduction_report"] == 1
+    assert dry["train_model"] == 4 and dry["reproduction_report"] == 1 and dry["pooled_sites"] == 1
     run(["--cores", "2", *omit], cwd=tmp_path)
     out = tmp_path / "results/learning/window_full"
     valence = json.loads((out / "valence/metrics.json").read_text())
     baseline = json.loads((out / "valence/baseline_metrics.json").read_text())
     assert valence["n_test"] == 60 and valence["test"]["r2"] > 0.9
+    # the lower-fidelity copies trained, except the 30 of stored test sites (every 5th site: even ones)
+    assert valence["n_train"] == 240 and valence["n_train_lower_fidelity"] == 150 - 30
     assert valence["test"]["rmse"] < baseline["test"]["rmse"]
     assert set(valence["test_by_valence_class"]) == {"0", "1", "2", "3", "4"}
     averaged = json.loads((out / "averaged_metrics.json").read_text())
@@ -231,9 +240,12 @@ def test_quick_look_learns_from_a_release(tmp_path):
         assert pred.sizes == {"site": 300, "output": 64}
     splits = json.loads((tmp_path / "results/learning/evaluation/valence_splits.json").read_text())
     assert set(splits["splits"]) == {"random_sites", "by_cell", "leave_one_composition_out"}
+    assert splits["n_sites"] == 300 and splits["n_sites_lower_fidelity"] == 150
+    assert splits["splits"]["leave_one_composition_out"]["n_test"] == 300  # own sites only
     assert len(splits["splits"]["leave_one_composition_out"]["folds"]) == 9
     evaluation = json.loads((tmp_path / "results/predictor/evaluation.json").read_text())
     assert set(evaluation["coverage"]) == {"valence_sites", "rdf_sites", "valence_systems", "rdf_systems"}
+    assert sum(evaluation["n_sites"].values()) == 300 and evaluation["n_train_lower_fidelity"] > 0
     assert len(evaluation["epochs"]["valence"]) == config["uncertainty"]["ensemble_members"]
     # the predictor's valence ensemble is the network the full window's CV chose
     chosen = min(valence["cv"], key=lambda row: row["mean_rmse"])["candidate"]
@@ -244,6 +256,7 @@ def test_quick_look_learns_from_a_release(tmp_path):
     assert set(pd.read_csv(tmp_path / "results/predictor/robustness.csv")["model"]) == {"augmented", "without_augmentation"}
     report = (tmp_path / "results/report.md").read_text()
     assert "from the data release" in report and "0123456789ab" in report
+    assert "also train on 120 sites of `" in report
     assert "by cell (no cell on both sides)" in report and "leave one composition out" in report
     assert "## Learning curve" in report and "the paper trains on 4232" in report
     assert (tmp_path / "results/figures/learning_curves.png").stat().st_size > 5000

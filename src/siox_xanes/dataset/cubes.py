@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import __version__
-from ..layout import is_reference, parse_glass_cell
+from ..layout import PDOS_VARIABLES, is_reference, parse_glass_cell
 
 class DatasetError(ValueError):
     """Inconsistent inputs of the cube assembly; the message names the file or site."""
@@ -221,7 +221,7 @@ class PdosRows:
     """The PDOS variables of the cubes, gathered cell by cell: each computed site's s and p PDOS
     and local gap, and per cell the means over every Si (the PDOS covers all of them)."""
 
-    VARIABLES = ("pdos_s", "pdos_p", "local_gap", "valence_edge", "conduction_edge")
+    VARIABLES = PDOS_VARIABLES
 
     def __init__(self):
         self.site = {v: [] for v in self.VARIABLES}
@@ -250,19 +250,46 @@ class PdosRows:
         for v in self.VARIABLES:
             self.site[v].append(self.cell_file[v].values[row])
 
+    def _coord(self) -> dict:
+        return {"pdos_energy": ("pdos_energy", self.energy.values, dict(self.energy.attrs))}
+
+    @staticmethod
+    def _dims(dim, v):
+        return (dim, "pdos_energy") if v.startswith("pdos_") else (dim,)
+
+    def into_sites(self, sites: xr.Dataset) -> xr.Dataset:
+        """``sites`` with the added sites' variables, in the order they were added."""
+        if len(next(iter(self.site.values()))) != sites.sizes["site"]:
+            raise DatasetError(f"PDOS of {len(self.site['local_gap'])} sites for a cube of {sites.sizes['site']}")
+        return sites.assign_coords(self._coord()).assign(
+            {v: (self._dims("site", v), np.asarray(self.site[v]), self.attrs[v]) for v in self.VARIABLES})
+
     def into(self, sites: xr.Dataset, system: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
-        coord = {"pdos_energy": ("pdos_energy", self.energy.values, dict(self.energy.attrs))}
-
-        def dims(dim, v):
-            return (dim, "pdos_energy") if v.startswith("pdos_") else (dim,)
-
-        sites = sites.assign_coords(coord).assign({v: (dims("site", v), np.asarray(self.site[v]), self.attrs[v])
-                                                   for v in self.VARIABLES})
-        system = system.assign_coords(coord).assign(
-            {v: (dims("system", v), np.asarray(self.system[v]),
+        sites = self.into_sites(sites)
+        system = system.assign_coords(self._coord()).assign(
+            {v: (self._dims("system", v), np.asarray(self.system[v]),
                  {**self.attrs[v], "long_name": ("mean" if v.startswith("pdos_") else "median") + " over every Si of the cell: "
                   + self.attrs[v].get("long_name", v)}) for v in self.VARIABLES})
         return sites, system
+
+
+def with_site_pdos(ds: xr.Dataset, files: dict, symbols: dict) -> xr.Dataset:
+    """``ds`` (dimension ``site`` with coordinates ``cell`` and ``atom_index``, each cell's sites
+    together) with every site's PDOS variables from its cell's PDOS file (``files``: cell -> path;
+    ``symbols``: cell -> chemical symbols, to check the file covers the cell's Si)."""
+    cells, atoms = ds["cell"].values.astype(str), ds["atom_index"].values
+    order = list(dict.fromkeys(cells))
+    if any(np.any(np.diff(np.flatnonzero(cells == c)) != 1) for c in order):
+        raise DatasetError("with_site_pdos: the sites of each cell must be contiguous")
+    missing = sorted(set(order) - set(files))
+    if missing:
+        raise DatasetError(f"no PDOS file for cells {missing[:5]}")
+    rows = PdosRows()
+    for cell in order:
+        rows.open(files[cell], cell, symbols[cell])
+        for atom in atoms[cells == cell]:
+            rows.add_site(int(atom))
+    return rows.into_sites(ds)
 
 
 def add_normalised(ds: xr.Dataset, settings) -> xr.Dataset:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fidelity import SiteKeys
 from .metrics import better_share, metrics
 from .nets import NetConfig, fit
 
@@ -38,8 +39,14 @@ def cell_wise_split(cells, test_fraction: float, seed: int) -> tuple[np.ndarray,
     return np.flatnonzero(~test), np.flatnonzero(test)
 
 
-def split_folds(scheme: str, cells, compositions, test_fraction: float, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(fold name, train indices, test indices) of one scheme."""
+def split_folds(scheme: str, cells, compositions, test_fraction: float, seed: int,
+                keys: SiteKeys | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(fold name, train indices, test indices) of one scheme. ``keys``: the rows' SiteKeys; the
+    folds are drawn over the own rows and lower-fidelity rows join the training sides only."""
+    if keys is not None and keys.lower.any():
+        own = keys.own()
+        folds = split_folds(scheme, np.asarray(cells)[own], np.asarray(compositions)[own], test_fraction, seed)
+        return [(name, keys.training(own[tr], own[te]), own[te]) for name, tr, te in folds]
     n = len(cells)
     if scheme == "random_sites":
         return [("random", *random_site_split(n, test_fraction, seed))]
@@ -59,20 +66,22 @@ def _score(y_true, y_pred) -> dict:
 
 
 def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fraction: float, seed: int,
-                    baseline=None, describe=None) -> dict:
+                    baseline=None, describe=None, keys: SiteKeys | None = None) -> dict:
     """Test metrics of one architecture under each split scheme; LOCO per held-out composition and pooled.
 
     ``baseline(x_train, y_train, x_test)``: a model-free prediction scored beside the network on the
-    same folds; ``describe(truth, prediction)``: a target's own figures of the pooled test part."""
+    same folds; ``describe(truth, prediction)``: a target's own figures of the pooled test part;
+    ``keys``: the rows' SiteKeys (lower-fidelity rows train, never test; ``n_train`` counts them)."""
     x, y = np.asarray(x, float), np.asarray(y, float).reshape(len(x), -1)
     out = {}
     for scheme in schemes:
-        folds = split_folds(scheme, cells, compositions, test_fraction, seed)
+        folds = split_folds(scheme, cells, compositions, test_fraction, seed, keys)
         pooled_true, pooled_pred, pooled_base, per_fold = [], [], [], {}
         for name, train, test in folds:
             model = fit(x[train], y[train], cfg, seed)
             pred = model.predict(x[test]).reshape(y[test].shape)
-            per_fold[name] = {**_score(y[test], pred), "n_train": int(len(train)), "epochs": model.epochs}
+            per_fold[name] = {**_score(y[test], pred), "n_train": int(len(train)), "epochs": model.epochs,
+                              **({"n_train_lower_fidelity": int(keys.lower[train].sum())} if keys is not None and keys.lower.any() else {})}
             pooled_true.append(y[test])
             pooled_pred.append(pred)
             if baseline is not None:
@@ -90,17 +99,22 @@ def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fra
     return out
 
 
-def learning_curve(x, y, cells, cfg: NetConfig, fractions, test_fraction: float, seed: int) -> list[dict]:
-    """Test RMSE (fixed by-cell test part) against the number of training sites."""
+def learning_curve(x, y, cells, cfg: NetConfig, fractions, test_fraction: float, seed: int,
+                   keys: SiteKeys | None = None) -> list[dict]:
+    """Test RMSE (fixed by-cell test part) against the number of own training sites; with
+    lower-fidelity rows (``keys``) each point also trains on all of them that the split allows."""
     x, y = np.asarray(x, float), np.asarray(y, float).reshape(len(x), -1)
-    train, test = cell_wise_split(cells, test_fraction, seed)
+    keys = keys if keys is not None else SiteKeys.own_only(cells)
+    own = keys.own()
+    train, test = (own[i] for i in cell_wise_split(np.asarray(cells)[own], test_fraction, seed))
+    lower = np.setdiff1d(keys.training(train, test), train)
     order = np.random.default_rng(seed + 1).permutation(train)
     rows = []
     for f in sorted(fractions):
         n = max(2, int(round(f * len(train))))
-        subset = order[:n]
+        subset = np.concatenate([order[:n], lower])
         model = fit(x[subset], y[subset], cfg, seed)
         m = _score(y[test], model.predict(x[test]))
         rows.append({"fraction": float(f), "n_train": int(n), "n_test": int(len(test)), "rmse": m["rmse"], "r2": m["r2"],
-                     "epochs": model.epochs})
+                     "epochs": model.epochs, **({"n_train_lower_fidelity": int(len(lower))} if len(lower) else {})})
     return rows

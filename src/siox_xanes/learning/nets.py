@@ -207,13 +207,20 @@ def kfold_indices(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarra
     return [(np.concatenate([f for j, f in enumerate(folds) if j != i]), folds[i]) for i in range(k)]
 
 
-def cross_validate(x, y, candidates: list[NetConfig], k: int, seed: int) -> tuple[NetConfig, list[dict]]:
-    """k-fold CV of each candidate; the lowest mean validation RMSE wins."""
+def cross_validate(x, y, candidates: list[NetConfig], k: int, seed: int, keys=None) -> tuple[NetConfig, list[dict]]:
+    """k-fold CV of each candidate; the lowest mean validation RMSE wins. ``keys``
+    (learning.fidelity.SiteKeys of the rows): folds over the own rows, lower-fidelity rows train only."""
     x, y = np.asarray(x, float), np.asarray(y, float)
+    if keys is None:
+        from .fidelity import SiteKeys
+
+        keys = SiteKeys.own_only(np.zeros(len(x)))
+    own = keys.own()
     table = []
     for c, cfg in enumerate(candidates):
         scores = []
-        for f, (tr, va) in enumerate(kfold_indices(len(x), k, seed)):
+        for f, (tr, va) in enumerate(kfold_indices(len(own), k, seed)):
+            tr, va = keys.training(own[tr], own[va]), own[va]
             model = fit(x[tr], y[tr], cfg, seed + 1000 * c + f)
             scores.append(metrics(y[va], model.predict(x[va]).reshape(y[va].shape))["rmse"])
         table.append({"candidate": c, "config": asdict(cfg), "fold_rmse": scores, "mean_rmse": float(np.mean(scores))})

@@ -19,6 +19,7 @@ from ..measured.normalise import Normalisation, normalise, normalise_many
 from ..measured.readers import Spectrum
 from .augment import Augmentation, augmented_set, perturbed
 from .domain import domain_distances, fit_domain
+from .fidelity import SiteKeys
 from .fractions import CLASS_NAMES, as_fractions, class_fractions, random_mixtures
 from .metrics import metrics
 from .nets import NetConfig, model_from_payload, model_payload, net_config
@@ -174,11 +175,15 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
     mu_raw = np.asarray(sites["mu"].values, float)
     cells = np.asarray(sites["cell"].values).astype(str)
     n_o = np.asarray(sites["n_o_neighbours"].values, int)
-    part_of = cell_split(cells, settings.calibration_fraction, settings.test_fraction, settings.seed)
-    part = np.array([part_of[c] for c in cells])
-    train, cal, test = (np.flatnonzero(part == k) for k in range(3))
+    keys = SiteKeys.of(sites)  # a pooled cube's lower-fidelity rows join the training cells only
+    part_of = cell_split(cells[~keys.lower], settings.calibration_fraction, settings.test_fraction, settings.seed)
+    part = np.array([part_of.get(c, -1) for c in cells])
+    part[keys.lower] = -1
+    own_train, cal, test = (np.flatnonzero(part == k) for k in range(3))
+    train = keys.training(own_train, np.concatenate([cal, test]))
     log(f"cells: {sum(v == 0 for v in part_of.values())} train, {sum(v == 1 for v in part_of.values())} calibration, "
-        f"{sum(v == 2 for v in part_of.values())} test; sites {len(train)}/{len(cal)}/{len(test)}")
+        f"{sum(v == 2 for v in part_of.values())} test; sites {len(own_train)}/{len(cal)}/{len(test)}"
+        + (f", and {len(train) - len(own_train)} lower-fidelity training sites" if keys.lower.any() else ""))
     x_norm = normalise_many(energy, mu_raw, norm, computed=True)
     # the PDOS (s then p) where the cube holds it (seed 004): its own ensemble, band and local gap
     targets = ("valence", "rdf", PDOS_TARGET) if "pdos_s" in sites else ("valence", "rdf")
@@ -237,7 +242,9 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         mean, std = ensembles["valence"].predict(x)
         return valence_halfwidth(valence_cal, mean[:, 0], std[:, 0], domain_distances(domain, x)[1])
 
-    evaluation = {"confidence": conf, "n_sites": {n: int(len(i)) for n, i in zip(SPLIT_NAMES, (train, cal, test))},
+    evaluation = {"confidence": conf, "n_sites": {n: int(len(i)) for n, i in zip(SPLIT_NAMES, (own_train, cal, test))},
+                  **({"n_train_lower_fidelity": int(len(train) - len(own_train)),
+                      "lower_fidelity_source": sites.attrs.get("lower_fidelity_source")} if keys.lower.any() else {}),
                   "cells": {n: sorted(c for c, p in part_of.items() if p == k) for k, n in enumerate(SPLIT_NAMES)},
                   "valence_halfwidth": float(halfwidth["valence"]),
                   "rdf_halfwidth_median": float(np.median(halfwidth["rdf"])),
@@ -280,7 +287,7 @@ def train_predictor(sites, systems, references: dict, learning: dict, norm: Norm
         # the bias of site-trained networks on averaged spectra (mixing broadens and shifts a spectrum)
         evaluation["metrics"]["valence_systems"]["mean_signed_error"] = float(
             np.mean(ensembles["valence"].predict(xs)[0][:, 0] - truth["valence"]))
-        true_f = np.stack([class_fractions(n_o[cells == c]) for c in sys_cells[sys_test]])
+        true_f = np.stack([class_fractions(n_o[(cells == c) & ~keys.lower]) for c in sys_cells[sys_test]])
         pred_f = as_fractions(fractions.predict(xs)[0])
         evaluation["fractions_systems"] = {"n": int(len(sys_test)), "mae": float(np.abs(pred_f - true_f).mean()),
                                            "classes": list(CLASS_NAMES),

@@ -19,6 +19,7 @@ from ..layout import parse_glass_cell
 from ..measured.normalise import Normalisation, normalise_many
 from .augment import augmented_set
 from .domain import domain_distances, fit_domain
+from .fidelity import SiteKeys
 from .predictor import (SPREAD_FLOOR_QUANTILE, PredictorSettings, augmented_net_config, difficulty,
                         first_net_config, valence_conformal, valence_halfwidth)
 from .training import target_values
@@ -103,9 +104,10 @@ def valence_cross_validation(sites, systems, learning: dict, norm: Normalisation
     conf, seed = settings.confidence, settings.seed
     # rows (cell, truth, mean, half-width, PCA residual, fold, difficulty)
     scored = {v: {"site": [], "system": []} for v in variants}
+    keys = SiteKeys.of(sites)  # a pooled cube's lower-fidelity rows join the training cells only
     for k, (test_cells, cal_cells) in enumerate(cell_folds(cells, folds, settings.calibration_fraction, seed)):
-        test, cal = np.isin(cells, test_cells), np.isin(cells, cal_cells)
-        train = np.flatnonzero(~test & ~cal)
+        test, cal = np.isin(cells, test_cells) & ~keys.lower, np.isin(cells, cal_cells) & ~keys.lower
+        train = keys.training(np.flatnonzero(~test & ~cal & ~keys.lower), np.flatnonzero(test | cal))
         x_aug, y_aug, src = augmented_set(energy, mu_raw[train], y[train], norm, settings.augmentation, seed)
         x_cal_aug, _, _ = augmented_set(energy, mu_raw[cal], y[cal], norm, settings.augmentation, seed + 2)
         domain = fit_domain(x_aug, x_cal_aug)

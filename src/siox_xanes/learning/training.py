@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from ..layout import MODEL_INPUT, PDOS_TARGET, TARGETS
+from .fidelity import SiteKeys
 from .metrics import better_share, metrics, per_row_rmse, selected_candidate  # noqa: F401 (the scripts import it from here)
 from .nets import cross_validate, fit, net_config
 
@@ -55,37 +56,46 @@ def grouped_metrics(y_true, y_pred, labels) -> dict:
 
 def train_and_evaluate(ds: xr.Dataset, target: str, window, learning: dict) -> dict:
     """5-fold CV over the candidates on the train/validation part, final fit on all of it,
-    metrics on the stored test part only."""
+    metrics on the stored test part only. In a pooled cube (learning.fidelity) the lower-fidelity
+    rows its ``split`` allows train beside the own ones; ``prediction`` and ``truth`` are the own rows'."""
     mask = window_mask(ds["energy"].values, window)
     x = np.asarray(ds[MODEL_INPUT].values, float)[:, mask]
     y = target_values(ds, target)
+    keys = SiteKeys.of(ds)
     split = np.asarray(ds["split"].values)
     train, test = np.flatnonzero(split == 0), np.flatnonzero(split == 1)
-    if len(train) < 2 or len(test) < 1:
-        raise ValueError(f"split has {len(train)} training and {len(test)} test sites; need >= 2 and >= 1")
+    own_train = train[~keys.lower[train]]
+    if len(own_train) < 2 or len(test) < 1:
+        raise ValueError(f"split has {len(own_train)} training and {len(test)} test sites; need >= 2 and >= 1")
     candidates = [net_config(c, learning["training"]) for c in learning["candidates"][target]]
-    k = min(learning["cv_folds"], len(train))
+    k = min(learning["cv_folds"], len(own_train))
     seed = learning["seed"]
-    best, cv_table = cross_validate(x[train], y[train], candidates, k, seed) if len(candidates) > 1 else (candidates[0], [])
+    best, cv_table = (cross_validate(x[train], y[train], candidates, k, seed, keys.subset(train)) if len(candidates) > 1
+                      else (candidates[0], []))
     model = fit(x[train], y[train], best, seed)
-    pred = model.predict(x).reshape(y.shape)
+    own = keys.own()
+    pred = model.predict(x[own]).reshape(y[own].shape)
+    on_own = {i: k for k, i in enumerate(own)}  # row of the cube -> row of pred
+    p_train, p_test = [on_own[i] for i in own_train], [on_own[i] for i in test]
     result = {
-        "model": model, "mask": mask, "prediction": pred, "truth": y, "cv": cv_table, "cv_folds": k,
+        "model": model, "mask": mask, "prediction": pred, "truth": y[own], "cv": cv_table, "cv_folds": k,
         "metrics": {
             "target": target, "window_eV": [float(window[0]), float(window[1])], "n_energy_points": int(mask.sum()),
-            "epochs": model.epochs, "n_train": int(len(train)), "n_test": int(len(test)),
-            "test": metrics(y[test], pred[test]), "train": metrics(y[train], pred[train]),
-            "test_by_valence_class": grouped_metrics(y[test], pred[test], np.asarray(ds["n_o_neighbours"].values)[test]),
-            "test_by_composition": grouped_metrics(y[test], pred[test], np.asarray(ds["x"].values)[test]),
+            "epochs": model.epochs, "n_train": int(len(own_train)), "n_test": int(len(test)),
+            **({"n_train_lower_fidelity": int(len(train) - len(own_train)),
+                "lower_fidelity_source": ds.attrs.get("lower_fidelity_source")} if keys.lower.any() else {}),
+            "test": metrics(y[test], pred[p_test]), "train": metrics(y[own_train], pred[p_train]),
+            "test_by_valence_class": grouped_metrics(y[test], pred[p_test], np.asarray(ds["n_o_neighbours"].values)[test]),
+            "test_by_composition": grouped_metrics(y[test], pred[p_test], np.asarray(ds["x"].values)[test]),
         },
     }
     baseline, describe = target_report(ds, target)
     if describe is not None:
-        result["metrics"]["test_described"] = describe(y[test], pred[test])
+        result["metrics"]["test_described"] = describe(y[test], pred[p_test])
         base = baseline(x[train], y[train], x[test])
         result["metrics"]["baseline"] = {"test": metrics(y[test], base), "test_described": describe(y[test], base),
-                                         "network_better_share": better_share(y[test], pred[test], base)}
+                                         "network_better_share": better_share(y[test], pred[p_test], base)}
     if y.shape[1] > 1:
-        rows = per_row_rmse(y[test], pred[test])
+        rows = per_row_rmse(y[test], pred[p_test])
         result["metrics"]["test_row_rmse"] = {"min": float(rows.min()), "median": float(np.median(rows)), "max": float(rows.max())}
     return result

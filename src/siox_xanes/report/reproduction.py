@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import FIGURE, reference_cell
+from ..layout import FIGURE, FULL_WINDOW, reference_cell
 from ..learning.metrics import selected_candidate
 from ..spectra.energy import edge_energy
 from ..spectra.references import reference_settings
@@ -392,6 +392,15 @@ def paper_scale(paper: dict) -> str:
     return f"{paper['dataset']['pairs']} spectra from {cells} cells"
 
 
+def lower_fidelity_line(metrics: dict) -> list[str]:
+    """The dataset line of a run whose networks also trained on a lower-fidelity release."""
+    if not metrics.get("n_train_lower_fidelity"):
+        return []
+    return [f"- the networks also train on {metrics['n_train_lower_fidelity']} sites of `{metrics['lower_fidelity_source']}` "
+            "at a lower fidelity (`dataset.lower_fidelity`): training sides only, every test, calibration and "
+            "validation site is this dataset's own"]
+
+
 def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
     cfg = ctx["config"]
     lines = [
@@ -414,6 +423,7 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         *([f"- from the data release `{ctx['release']['folder']}` (made by the workflow at commit "
            f"{ctx['release']['commit'][:12]}): this run computed no structure or spectrum, its settings above are the release's"]
           if ctx.get("release") else []),
+        *lower_fidelity_line(ctx["metrics"].get(f"valence/{FULL_WINDOW}", {})),
         *([f"- **{ctx['n_sites']} spectra are far too few for the learning figures to mean anything**: "
            f"this is a smoke run of the whole chain; the paper's dataset is {paper_scale(paper)}."]
           if ctx["n_sites"] < 500 else []),
