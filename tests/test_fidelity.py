@@ -145,3 +145,17 @@ def test_the_predictors_cross_validation_scores_own_sites_once_and_trains_on_the
     for line in (line for line in logged if line.startswith("fold")):
         n_test, n_cal, n_train = (int(part.split()[-3 if k == 0 else 0]) for k, part in enumerate(line.split(", ")[:3]))
         assert n_train == 2 * 10 * (27 - n_test - n_cal)
+
+
+def test_the_splits_count_own_and_lower_fidelity_training_sites_apart(pair):
+    from siox_xanes.learning.evaluation import evaluate_splits
+
+    own, lower = pair
+    p = pooled(own, lower)
+    keys = SiteKeys.of(p)
+    tiny = NetConfig(hidden=[16], max_epochs=3, patience=2)
+    res = evaluate_splits(p.mu_norm.values, p.bader_charge.values, p.cell.values.astype(str), p.x.values, tiny,
+                          ["by_cell"], 0.25, 0, keys=keys)
+    fold = res["by_cell"]["folds"]["cells"]
+    assert fold["n_train"] + res["by_cell"]["n_test"] == own.sizes["site"]
+    assert 0 < fold["n_train_lower_fidelity"] < lower.sizes["site"]

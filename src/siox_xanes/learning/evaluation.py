@@ -71,7 +71,8 @@ def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fra
 
     ``baseline(x_train, y_train, x_test)``: a model-free prediction scored beside the network on the
     same folds; ``describe(truth, prediction)``: a target's own figures of the pooled test part;
-    ``keys``: the rows' SiteKeys (lower-fidelity rows train, never test; ``n_train`` counts them)."""
+    ``keys``: the rows' SiteKeys (lower-fidelity rows train, never test; ``n_train`` counts the own
+    training rows, ``n_train_lower_fidelity`` the others)."""
     x, y = np.asarray(x, float), np.asarray(y, float).reshape(len(x), -1)
     out = {}
     for scheme in schemes:
@@ -80,8 +81,9 @@ def evaluate_splits(x, y, cells, compositions, cfg: NetConfig, schemes, test_fra
         for name, train, test in folds:
             model = fit(x[train], y[train], cfg, seed)
             pred = model.predict(x[test]).reshape(y[test].shape)
-            per_fold[name] = {**_score(y[test], pred), "n_train": int(len(train)), "epochs": model.epochs,
-                              **({"n_train_lower_fidelity": int(keys.lower[train].sum())} if keys is not None and keys.lower.any() else {})}
+            n_lower = int(keys.lower[train].sum()) if keys is not None else 0
+            per_fold[name] = {**_score(y[test], pred), "n_train": int(len(train)) - n_lower, "epochs": model.epochs,
+                              **({"n_train_lower_fidelity": n_lower} if n_lower else {})}
             pooled_true.append(y[test])
             pooled_pred.append(pred)
             if baseline is not None:
