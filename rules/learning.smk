@@ -9,6 +9,11 @@ OWN_SITES = dataset_input("sites", rules.dataset_cubes.output.sites)
 # fidelity, v2's Gamma-only spectra beside v3's): its sites train beside the run's own in every
 # learning rule and never test, calibrate or validate (learning.fidelity).
 LOWER_FIDELITY = config["dataset"].get("lower_fidelity")
+if LOWER_FIDELITY and os.path.normpath(LOWER_FIDELITY) == os.path.normpath(DATASET_RELEASE or ""):
+    raise WorkflowError(
+        f"dataset.lower_fidelity {LOWER_FIDELITY} is the release the run learns from: "
+        "a lower-fidelity release of the same cells expected (its sites would train twice)"
+    )
 if LOWER_FIDELITY and not os.path.isfile(release_file(LOWER_FIDELITY, "sites")):
     raise WorkflowError(
         f"dataset.lower_fidelity {LOWER_FIDELITY}: {release_file(LOWER_FIDELITY, 'sites')} not found "

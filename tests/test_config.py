@@ -55,6 +55,13 @@ def test_a_missing_release_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
     assert "dataset.from_release" in message and "spectra_sites.nc" in message and "not found" in message
+    # a lower-fidelity release that is not there, or is the release itself, stops it too
+    for lower, says in ((str(tmp_path / "no_release"), "not found"), ("data/siox-medium-v2", "is the release the run learns from")):
+        (tmp_path / "look.yaml").write_text(yaml.safe_dump(
+            {"dataset": {"from_release": "data/siox-medium-v2", "lower_fidelity": lower}}))
+        proc = run_snakemake(["-n", "--cores", "1", "--configfile", "config.yaml", "look.yaml"], cwd=tmp_path, check=False)
+        assert proc.returncode != 0 and "dataset.lower_fidelity" in proc.stdout + proc.stderr
+        assert says in proc.stdout + proc.stderr
 
 
 def test_misspelled_key_is_rejected_by_the_schema(default_config):
