@@ -364,3 +364,17 @@ def test_report_sets_an_earlier_runs_numbers_beside_its_own(tmp_path):
     path.write_text(json.dumps({"rows": [{"value": 1}]}))
     with pytest.raises(ValueError, match=r"v2.json \(report.compare_with 'v2'\): expected a report_numbers.json"):
         read_report_numbers(path, "v2")
+
+
+def test_the_settings_line_says_each_compositions_mesh_and_which_sites():
+    from siox_xanes.report.reproduction import xspectra_settings
+
+    xanes = {"xspectra_kpoints": [2, 2, 2], "xspectra_kpoints_by_composition": {"0.00": [4, 4, 4]},
+             "environment_pseudopotentials": "ultrasoft", "lanczos_error": 0.01, "gamma_eV": 0.8, "sites_per_cell": "all",
+             "site_selection": {"method": "uncertainty_reduction", "amount": 135}}
+    line = xspectra_settings(xanes)
+    assert "xspectra k [2, 2, 2] (x = 0.00: [4, 4, 4])" in line and "ultrasoft environment" in line
+    assert line.endswith("the first 135 sites of the uncertainty reduction selection")
+    plain = xspectra_settings({**xanes, "xspectra_kpoints_by_composition": None, "environment_pseudopotentials": "paw",
+                               "site_selection": {"method": "all", "amount": "all"}})
+    assert plain == "xspectra k [2, 2, 2], Lanczos tolerance 0.01, gamma 0.8 eV, sites per cell: all"

@@ -392,6 +392,20 @@ def paper_scale(paper: dict) -> str:
     return f"{paper['dataset']['pairs']} spectra from {cells} cells"
 
 
+def xspectra_settings(xanes: dict) -> str:
+    """The spectra's mesh (per composition where set), environment and which sites, as run."""
+    by_x = xanes.get("xspectra_kpoints_by_composition") or {}
+    mesh = f"xspectra k {xanes['xspectra_kpoints']}" + (
+        " (" + ", ".join(f"x = {x}: {k}" for x, k in sorted(by_x.items())) + ")" if by_x else "")
+    environment = xanes.get("environment_pseudopotentials")
+    selection = xanes.get("site_selection") or {}
+    sites = (f"the first {selection['amount']} sites of the {selection['method'].replace('_', ' ')} selection"
+             if selection.get("method", "all") != "all" else f"sites per cell: {xanes['sites_per_cell']}")
+    return ", ".join([mesh, *([f"{environment} environment around the PAW absorber"] if environment and environment != "paw" else []),
+                      *([f"Lanczos tolerance {xanes['lanczos_error']:g}"] if "lanczos_error" in xanes else []),
+                      f"gamma {xanes['gamma_eV']} eV", sites])
+
+
 def lower_fidelity_line(metrics: dict) -> list[str]:
     """The dataset line of a run whose networks also trained on a lower-fidelity release."""
     if not metrics.get("n_train_lower_fidelity"):
@@ -413,8 +427,8 @@ def render(paper: dict, ctx: dict, runtime_rows, figures: list[str]) -> str:
         "",
         f"- compositions: {', '.join(cfg['structures']['compositions'])}; seeds {cfg['structures']['seeds']}",
         f"- MD: {cfg['md']['hold_ps']} ps hold at {cfg['md']['melt_temperature_K']} K, {cfg['md']['quench_ps']} ps quench, Tersoff {cfg['md']['potential']}",
-        f"- QE: {cfg['xanes']['ecutwfc_Ry']}/{cfg['xanes']['ecutrho_Ry']} Ry, SCF k {cfg['xanes']['scf_kpoints']}, xspectra k {cfg['xanes']['xspectra_kpoints']}, "
-        f"gamma {cfg['xanes']['gamma_eV']} eV, sites per cell: {cfg['xanes']['sites_per_cell']}",
+        f"- QE: {cfg['xanes']['ecutwfc_Ry']}/{cfg['xanes']['ecutrho_Ry']} Ry, SCF k {cfg['xanes']['scf_kpoints']}, "
+        f"{xspectra_settings(cfg['xanes'])}",
         f"- global shift {ctx['alignment']['global_shift_eV']:.3f} eV (alpha-quartz main peak at {cfg['xanes']['experiment_main_peak_eV']['alpha_quartz']} eV)",
         "",
         "## Dataset",
