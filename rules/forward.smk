@@ -60,9 +60,6 @@ rule forward_model:
 # DFT (sites_per_cell below all, or an active site selection), and averages over all Si.
 rule completed_spectra:
     input:
-        sites=dataset_input("sites", layout.SITE_CUBE),
-        model=rules.forward_model.output.model,
-        structures=FORWARD_STRUCTURES,
         # every Si's PDOS and local gap, computed or not its spectrum (block pdos; a run from a
         # release has no PDOS files: its release's own completed cube holds them)
         **(
@@ -70,6 +67,9 @@ rule completed_spectra:
             if PDOS and not DATASET_RELEASE
             else {}
         ),
+        sites=dataset_input("sites", layout.SITE_CUBE),
+        model=rules.forward_model.output.model,
+        structures=FORWARD_STRUCTURES,
     output:
         completed=layout.COMPLETED_SPECTRA,
     log:

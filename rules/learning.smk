@@ -9,7 +9,9 @@ OWN_SITES = dataset_input("sites", rules.dataset_cubes.output.sites)
 # fidelity, v2's Gamma-only spectra beside v3's): its sites train beside the run's own in every
 # learning rule and never test, calibrate or validate (learning.fidelity).
 LOWER_FIDELITY = config["dataset"].get("lower_fidelity")
-if LOWER_FIDELITY and os.path.normpath(LOWER_FIDELITY) == os.path.normpath(DATASET_RELEASE or ""):
+if LOWER_FIDELITY and os.path.normpath(LOWER_FIDELITY) == os.path.normpath(
+    DATASET_RELEASE or ""
+):
     raise WorkflowError(
         f"dataset.lower_fidelity {LOWER_FIDELITY} is the release the run learns from: "
         "a lower-fidelity release of the same cells expected (its sites would train twice)"
@@ -30,14 +32,14 @@ if LOWER_FIDELITY:
 
     rule pooled_sites:
         input:
-            sites=OWN_SITES,
-            lower=release_file(LOWER_FIDELITY, "sites"),
             # the appended sites' PDOS: every Si's, in the run's (or its release's) completed cube
             **(
                 {"site_pdos": dataset_input("completed", layout.COMPLETED_SPECTRA)}
                 if LEARN_PDOS
                 else {}
             ),
+            sites=OWN_SITES,
+            lower=release_file(LOWER_FIDELITY, "sites"),
         output:
             sites=layout.POOLED_SITE_CUBE,
         log:
