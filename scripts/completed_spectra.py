@@ -2,7 +2,7 @@
 
 import xarray as xr
 
-from siox_xanes.dataset.cubes import with_site_pdos
+from siox_xanes.dataset.site_pdos import with_site_pdos
 from siox_xanes.forward.completion import complete_cells
 from siox_xanes.forward.spectrum import load_bundle
 from siox_xanes.io import atomic_path

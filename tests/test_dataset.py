@@ -196,7 +196,7 @@ def test_pdos_goes_into_both_cubes_per_site_and_per_cell(inputs, tmp_path):
 
 def test_every_si_gets_its_pdos_in_a_cube_of_all_sites(inputs, tmp_path):
     """The completed cube (every Si, computed or predicted) takes each site's PDOS row by atom."""
-    from siox_xanes.dataset.cubes import with_site_pdos
+    from siox_xanes.dataset.site_pdos import with_site_pdos
 
     _, _, cell_inputs = inputs
     files = {cell: write_pdos(tmp_path, cell, inp) for cell, inp in cell_inputs.items()}

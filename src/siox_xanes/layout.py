@@ -176,7 +176,7 @@ ALIGNMENT_KEYS = ("grid", "experiment_main_peak_eV", "main_peak_window_eV")
 # s then p, one row; learned where the config computes it, block pdos).
 TARGETS = {"valence": "bader_charge", "rdf": "rdf_total", "pdos": ("pdos_s", "pdos_p")}
 PDOS_TARGET = "pdos"
-# Per-site variables of the PDOS block (dataset.cubes.PdosRows): the target and the local gap's reading.
+# Per-site variables of the PDOS block (dataset.site_pdos.PdosRows): the target and the local gap's reading.
 PDOS_VARIABLES = ("pdos_s", "pdos_p", "local_gap", "valence_edge", "conduction_edge")
 # Per-site flag of a pooled training cube: the run's own spectrum or a lower-fidelity release's
 # (learning.fidelity; dataset.lower_fidelity).
