@@ -70,11 +70,17 @@ def references(by_cell: dict, xanes: dict) -> dict:
         chosen[cell] = [(i, s) for i, s in by_cell[cell] if int(i["site"]) in keep]
     by_cell = {**by_cell, **chosen}
     quartz = by_cell[layout.reference_cell("alpha_quartz")]
+    if not quartz:
+        raise SystemExit(f"{layout.reference_cell('alpha_quartz')}: no finished site at the configured settings: "
+                         "the global shift needs it (the run computes it first)")
     shift, _ = global_shift([s for _, s in quartz], [i["onset_unshifted_eV"] for i, _ in quartz],
                             xanes["experiment_main_peak_eV"]["alpha_quartz"], window)
     out = {"global_shift_eV": shift}
     for name in layout.REFERENCES:
         entries = by_cell[layout.reference_cell(name)]
+        if not entries:  # still running: its peaks and the separations are NaN until it finishes
+            out[name] = {"main_peak_eV": float("nan"), "edge_eV": float("nan")}
+            continue
         e, mu = mean_spectrum([s for _, s in entries])
         peak = main_peak(e, mu, min(i["onset_unshifted_eV"] for i, _ in entries), window) + shift
         out[name] = {"main_peak_eV": peak, "edge_eV": edge_energy(e + shift, mu, peak)}
