@@ -27,10 +27,10 @@ x = np.asarray(ds[MODEL_INPUT].values, float)[:, window_mask(ds["energy"].values
 y = target_values(ds, target)
 cells, comps = ds["cell"].values.astype(str), ds["x"].values
 ev = params.evaluation
-log.info("%s: %d rows (%d lower-fidelity), %d cells, candidate %d %s", target, len(y), int(SiteKeys.of(ds).lower.sum()),
+keys = SiteKeys.of(ds)  # a pooled cube's lower-fidelity rows train, never test
+log.info("%s: %d rows (%d lower-fidelity), %d cells, candidate %d %s", target, len(y), int(keys.lower.sum()),
          len(set(cells)), chosen, params.candidates[chosen])
 baseline, describe = target_report(ds, target)
-keys = SiteKeys.of(ds)  # a pooled cube's lower-fidelity rows train, never test
 result = evaluate_splits(x, y, cells, comps, cfg, ev["splits"], ev["test_fraction"], params.seed,
                          baseline=baseline, describe=describe, keys=keys)
 result = {"target": target, "candidate": chosen, "config": params.candidates[chosen], "n_sites": int((~keys.lower).sum()),

@@ -53,8 +53,9 @@ class PdosRows:
 
     def into_sites(self, sites: xr.Dataset) -> xr.Dataset:
         """``sites`` with the added sites' variables, in the order they were added."""
-        if len(next(iter(self.site.values()))) != sites.sizes["site"]:
-            raise DatasetError(f"PDOS of {len(self.site['local_gap'])} sites for a cube of {sites.sizes['site']}")
+        n = len(self.site["local_gap"])
+        if n != sites.sizes["site"]:
+            raise DatasetError(f"PDOS of {n} sites for a cube of {sites.sizes['site']}")
         return sites.assign_coords(self._coord()).assign(
             {v: (self._dims("site", v), np.asarray(self.site[v]), self.attrs[v]) for v in self.VARIABLES})
 

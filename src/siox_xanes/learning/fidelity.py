@@ -72,6 +72,18 @@ def _target_variables(ds: xr.Dataset) -> list[str]:
     return [n for n in names if n in ds and n not in PDOS_VARIABLES]
 
 
+def _sites(ds: xr.Dataset) -> list[tuple[str, int]]:
+    """(cell, atom) of each row."""
+    return list(zip(ds["cell"].values.astype(str).tolist(), ds["atom_index"].values.astype(int).tolist()))
+
+
+def _rows(ds: xr.Dataset, variables: list[str]) -> xr.Dataset:
+    """``variables`` of ``ds`` with only the per-site coordinates the learning reads."""
+    return ds[variables].reset_coords(drop=True).assign_coords(
+        cell=("site", ds["cell"].values.astype(str)), atom_index=("site", ds["atom_index"].values.astype(int)),
+        x=("site", ds["x"].values))
+
+
 def pooled_cube(own: xr.Dataset, lower: xr.Dataset, normalise, site_pdos: xr.Dataset | None = None,
                 source: str = "lower-fidelity release") -> xr.Dataset:
     """The own site cube with ``lower``'s sites appended as training-only rows.
@@ -87,48 +99,44 @@ def pooled_cube(own: xr.Dataset, lower: xr.Dataset, normalise, site_pdos: xr.Dat
         raise FidelityError(f"{source}: its energy grid is not the run's ({len(energy)} points, {energy[0]:g}-{energy[-1]:g} eV)")
     if "r" in own.dims and not np.allclose(lower["r"].values, own["r"].values):
         raise FidelityError(f"{source}: its RDF bins are not the run's")
-    for attr in ("energy_reference",):
-        if own.attrs.get(attr) != lower.attrs.get(attr):
-            raise FidelityError(f"{source}: attribute {attr} is {lower.attrs.get(attr)!r}, the run's {own.attrs.get(attr)!r}")
+    if own.attrs.get("energy_reference") != lower.attrs.get("energy_reference"):
+        raise FidelityError(f"{source}: attribute energy_reference is {lower.attrs.get('energy_reference')!r}, "
+                            f"the run's {own.attrs.get('energy_reference')!r}")
     own_cells = set(own["cell"].values.astype(str))
     lower = lower.isel(site=np.flatnonzero(np.isin(lower["cell"].values.astype(str), sorted(own_cells))))
     targets = _target_variables(own)
     absent = [v for v in targets + ["n_o_neighbours"] if v not in lower]
     if absent:
         raise FidelityError(f"{source}: its site cube has no {absent}")
-    key_of = {(c, int(a)): k for k, (c, a) in enumerate(zip(lower["cell"].values.astype(str), lower["atom_index"].values))}
-    for k, (c, a) in enumerate(zip(own["cell"].values.astype(str), own["atom_index"].values)):
-        j = key_of.get((c, int(a)))
+    lower_sites = _sites(lower)
+    row_of = {site: k for k, site in enumerate(lower_sites)}
+    for k, (c, a) in enumerate(_sites(own)):
+        j = row_of.get((c, a))
         if j is None:
             continue
         for v in targets + ["n_o_neighbours"]:
             if not np.allclose(np.asarray(own[v].values[k], float), np.asarray(lower[v].values[j], float), atol=1e-6):
                 raise FidelityError(f"{source}: {v} of {c} atom {a} differs from the run's (not the same structures?)")
     keep = ["mu", "n_o_neighbours", *targets]
-    appended = lower[keep].reset_coords(drop=True)
-    appended = appended.assign_coords(cell=("site", lower["cell"].values.astype(str)),
-                                      atom_index=("site", lower["atom_index"].values.astype(int)),
-                                      x=("site", lower["x"].values))
+    appended = _rows(lower, keep)
     appended[MODEL_INPUT] = (("site", "energy"), normalise(energy, lower["mu"].values), dict(own[MODEL_INPUT].attrs))
     pdos_vars = [v for v in PDOS_VARIABLES if v in own]
     if pdos_vars:
         if site_pdos is None:
             raise FidelityError(f"{source}: the run learns the PDOS but no cube of every Si's PDOS was given")
-        row = {(c, int(a)): k for k, (c, a) in enumerate(zip(site_pdos["cell"].values.astype(str), site_pdos["atom_index"].values))}
-        missing = [(c, int(a)) for c, a in zip(appended["cell"].values, appended["atom_index"].values) if (c, int(a)) not in row]
+        pdos_row = {site: k for k, site in enumerate(_sites(site_pdos))}
+        missing = [site for site in lower_sites if site not in pdos_row]
         if missing:
             raise FidelityError(f"{source}: no PDOS for {len(missing)} of its sites, e.g. {missing[0]}")
-        rows = [row[(c, int(a))] for c, a in zip(appended["cell"].values, appended["atom_index"].values)]
+        rows = [pdos_row[site] for site in lower_sites]
         for v in pdos_vars:
             appended[v] = (own[v].dims, site_pdos[v].values[rows], dict(own[v].attrs))
     n_own = own.sizes["site"]
-    own = own[keep + [MODEL_INPUT, "split"] + pdos_vars].reset_coords(drop=True).assign_coords(
-        cell=("site", own["cell"].values.astype(str)), atom_index=("site", own["atom_index"].values.astype(int)),
-        x=("site", own["x"].values))
-    own[FIDELITY] = ("site", np.full(n_own, OWN, np.int8))
+    own_rows = _rows(own, keep + [MODEL_INPUT, "split"] + pdos_vars)
+    own_rows[FIDELITY] = ("site", np.full(n_own, OWN, np.int8))
     appended[FIDELITY] = ("site", np.full(appended.sizes["site"], LOWER, np.int8))
     appended["split"] = ("site", np.full(appended.sizes["site"], -1, np.int8))
-    pooled = xr.concat([own, appended], dim="site", data_vars="all", coords="minimal", compat="override",
+    pooled = xr.concat([own_rows, appended], dim="site", data_vars="all", coords="minimal", compat="override",
                        combine_attrs="override")
     keys = SiteKeys.of(pooled)
     split = pooled["split"].values.astype(np.int8)
@@ -136,7 +144,7 @@ def pooled_cube(own: xr.Dataset, lower: xr.Dataset, normalise, site_pdos: xr.Dat
     allowed = np.setdiff1d(keys.training(stored_train, stored_test), stored_train)
     split[allowed] = 0
     pooled["split"] = ("site", split, {"long_name": "0 train, 1 test (own rows); lower-fidelity rows: 0 train, "
-                                                  "-1 left out (a stored test site's copy)"})
+                                                  "-1 left out (a stored test site's copy, or of a cell without own training sites)"})
     pooled[FIDELITY].attrs = {"long_name": "where the row's spectrum comes from", "flag_values": np.array([OWN, LOWER], np.int8),
                               "flag_meanings": f"this_run {source.replace(' ', '_')}"}
     pooled.attrs = {**own.attrs, "lower_fidelity_source": source, "n_sites_own": int(n_own),

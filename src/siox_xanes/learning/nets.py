@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from .fidelity import SiteKeys
 from .metrics import metrics
 
 ACTIVATIONS = ("relu", "leaky_relu")
@@ -212,8 +213,6 @@ def cross_validate(x, y, candidates: list[NetConfig], k: int, seed: int, keys=No
     (learning.fidelity.SiteKeys of the rows): folds over the own rows, lower-fidelity rows train only."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if keys is None:
-        from .fidelity import SiteKeys
-
         keys = SiteKeys.own_only(np.zeros(len(x)))
     own = keys.own()
     table = []
