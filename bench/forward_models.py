@@ -3,8 +3,8 @@ ACSF (dscribe) and SNAP, quadratic SNAP (LAMMPS), every Si of every cell, one co
 
 How well the models predict unseen cells, and the site selections' learning curves, are the
 DAG's (rules forward_evaluation and selection_curves, in the report); on a release without any
-DFT: `snakemake --configfile config_quicklook.yaml results/forward/evaluation.json
-results/forward/selection_curves.json`.
+DFT: `snakemake results/forward/evaluation.json results/forward/selection_curves.json
+--configfile config_quicklook.yaml`.
 
     .venv/bin/python bench/forward_models.py [--release data/siox-medium-v2] [--descriptors soap acsf snap qsnap]
 
