@@ -65,6 +65,8 @@ def test_pooled_cube_appends_training_only_rows_and_leaves_out_stored_test_copie
 def test_pooled_cube_refuses_a_release_of_other_structures_or_grid(pair):
     own, lower = pair
     other = lower.copy(deep=True)
+    other["bader_charge"].values[3] += 2.4e-4  # two ground states of one structure: the same site
+    assert pooled(own, other).sizes["site"] == pooled(own, lower).sizes["site"]
     other["bader_charge"].values[3] += 0.5  # atom 3 of the first cell is an own site
     with pytest.raises(FidelityError, match="v2: bader_charge of x0.00_seed1 atom 3 differs"):
         pooled(own, other)

@@ -23,27 +23,44 @@ def release_file(key):
 
 
 def test_the_release_holds_every_si_site_of_its_45_cells():
+    """Every Si of the 45 cells is in the release: with a computed spectrum in the site cube, or
+    (a release of selected sites, v3) flagged 'predicted' in the completed cube, never silently left out."""
     structures = read_structures(release_file("structures"))
     glass = {cell: atoms for cell, atoms in structures.items() if not layout.is_reference(cell)}
     si_per_cell = {cell: atoms.get_chemical_symbols().count("Si") for cell, atoms in glass.items()}
     with xr.open_dataset(release_file("sites")) as sites, xr.open_dataset(release_file("systems")) as systems:
-        assert sites.sizes["site"] >= 600 and systems.sizes["system"] == len(glass) == 45
-        assert Counter(sites["cell"].values.astype(str)) == si_per_cell
-        assert bool(systems["all_sites_computed"].all())
+        assert sites.sizes["site"] >= 300 and systems.sizes["system"] == len(glass) == 45
+        computed = Counter(sites["cell"].values.astype(str))
+        computed_atoms = set(zip(sites["cell"].values.astype(str), sites["atom_index"].values.tolist()))
+        assert set(computed) == set(glass) and all(computed[c] <= n for c, n in si_per_cell.items())
+        every_si = computed == si_per_cell
+        assert bool(systems["all_sites_computed"].all()) == every_si
+        assert systems["n_sites_used"].values.tolist() == [computed[c] for c in systems["cell"].values.astype(str)]
         assert sorted({f"{x:.2f}" for x in systems["x"].values}) == [f"{0.25 * k:.2f}" for k in range(9)]
         assert np.isfinite(sites["mu"].values).all() and np.isfinite(sites["bader_charge"].values).all()
         n_sites = sites.sizes["site"]
         rdf_sigma, rdf_max = sites["rdf_total"].attrs["gaussian_sigma_angstrom"], float(sites["rdf_total"].max())
+    if not every_si:  # the rest of each cell's Si: predicted, flagged, with a band
+        with xr.open_dataset(release_file("completed")) as completed:
+            cells = completed["cell"].values.astype(str)
+            assert Counter(cells) == si_per_cell
+            source = completed["spectrum_source"].values
+            meanings = completed["spectrum_source"].attrs["flag_meanings"].split()
+            is_computed = source == meanings.index("computed")
+            assert set(zip(cells[is_computed], completed["atom_index"].values[is_computed].tolist())) == computed_atoms
+            assert (source[~is_computed] == meanings.index("predicted")).all()
+            assert (completed["mu_norm_band"].values[~is_computed] > 0).any(axis=1).all()
     with xr.open_dataset(release_file("raw_spectra")) as raw:
         raw_cells = Counter(raw["cell"].values.astype(str))
-    assert raw_cells == si_per_cell | {cell: 1 for cell in structures if layout.is_reference(cell)}  # + one site per reference
+    assert raw_cells == computed | {cell: 1 for cell in structures if layout.is_reference(cell)}  # + one site per reference
     bader = pd.read_csv(release_file("bader"))
     assert len(bader) == sum(len(atoms) for atoms in structures.values())  # every atom, references included
     provenance = json.loads(release_file("provenance").read_text())
     assert len(provenance["workflow"]["commit"]) == 40 and provenance["workflow"]["uncommitted_changes"] is False
     assert all(v and "unknown" not in v for v in provenance["versions"]["quantum_espresso"] + provenance["versions"]["lammps"])
     assert all(len(p["sha256"]) == 64 for p in provenance["pseudopotentials"].values())
-    assert provenance["counts"]["glass_sites"] == n_sites and provenance["counts"]["cells_with_every_si"] == 45
+    assert provenance["counts"]["glass_sites"] == n_sites
+    assert provenance["counts"]["cells_with_every_si"] == sum(computed[c] == n for c, n in si_per_cell.items())
     assert "CC BY 4.0" in (RELEASE / "LICENSE").read_text()
     # smoothed RDFs, as the config that made them says; a single site's histogram peaks at g > 20
     sigma = provenance["config"]["dataset"]["rdf_sigma_A"]
