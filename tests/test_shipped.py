@@ -75,14 +75,16 @@ def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_
 
     card = json.loads((ROOT / layout.SHIPPED_MODELS_CARD).read_text())
     assert card["trained_on"]["release"] == str(RELEASE.relative_to(ROOT))
-    assert card["trained_on"]["counts"]["glass_sites"] >= 600
+    assert card["trained_on"]["counts"]["glass_sites"] >= 300
     assert all((ROOT / layout.SHIPPED_MODEL.format(target=t)).is_file() for t in card["full_window_networks"])
     predictor = load_predictor(ROOT / layout.SHIPPED_PREDICTOR)
     held_out = set(predictor.bundle["training"]["cells"]["test"])  # cells the predictor never saw
     with xr.open_dataset(release_file("sites")) as sites:
-        pick = np.flatnonzero(np.isin(sites["cell"].values.astype(str), sorted(held_out)))[::3]
+        pick = np.flatnonzero(np.isin(sites["cell"].values.astype(str), sorted(held_out)))[::2]
         energy, mu = sites["energy"].values, sites["mu"].values[pick]
         truth, rdf_truth = sites["bader_charge"].values[pick], sites["rdf_total"].values[pick]
+        gap_truth = sites["local_gap"].values[pick] if "local_gap" in sites else None
+        sites_pdos_points = sites.sizes.get("pdos_energy")
     assert len(pick) >= 20
     # as a beamline records them: a flat pre-edge from 1800 eV (computed spectra start at the model window)
     pre = np.arange(1800.0, energy[0], 0.2)
@@ -99,3 +101,12 @@ def test_predict_without_a_model_uses_the_shipped_predictor_on_held_out_release_
     assert np.sqrt(np.mean((predicted - truth) ** 2)) < 0.3  # the linear baseline's RMSE on the full set is 0.31
     rdf = np.array([r["rdf"] for r in results])
     assert np.sqrt(np.mean((rdf - rdf_truth) ** 2)) < 0.6  # predicting the training mean gives ≈ 0.7
+    if gap_truth is not None:  # a release with the PDOS: the shipped predictor reads it and the local gap
+        gap = np.array([r["local_gap"] for r in results])
+        gap_low, gap_high = np.array([r["local_gap_interval"] for r in results], float).T
+        assert ((gap_low <= gap) & (gap <= gap_high)).all()
+        assert ((gap_low <= gap_truth) & (gap_truth <= gap_high)).mean() >= 0.7
+        for orbital in ("pdos_s", "pdos_p"):  # a mean inside its band on the release's PDOS grid
+            mean = np.array([r[orbital] for r in results])
+            band_low, band_high = np.array([r[f"{orbital}_band"] for r in results]).transpose(1, 0, 2)
+            assert mean.shape == (len(results), sites_pdos_points) and (band_low <= mean + 1e-9).all() and (mean <= band_high + 1e-9).all()
